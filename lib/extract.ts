@@ -1,0 +1,58 @@
+import type { FastifyRequest } from 'fastify'
+
+/**
+ * Reading the token header. On a socket, Node has already stripped the value's surrounding
+ * whitespace and joined repeated header lines into one `a, b` value; `inject` and HTTP/2 shims do
+ * neither, so both are handled here to make every transport behave like the wire.
+ */
+
+/** Returned for a header that arrived as several values (an array): always refused. */
+export const SEVERAL = null
+
+/** The presented token, `undefined` when absent or empty, `SEVERAL` when sent as several values. */
+export function extractToken (value: string | string[] | undefined): string | undefined | typeof SEVERAL {
+  if (typeof value !== 'string') {
+    if (value === undefined) return undefined
+    return value.length === 1 ? extractToken(value[0]) : SEVERAL
+  }
+  const last = value.length - 1
+  if (last < 0) return undefined
+  if (isOws(value.charCodeAt(0)) || isOws(value.charCodeAt(last))) {
+    const trimmed = value.replace(/^[ \t]+|[ \t]+$/g, '')
+    return trimmed === '' ? undefined : trimmed
+  }
+  return value
+}
+
+function isOws (code: number): boolean {
+  return code === 0x20 || code === 0x09
+}
+
+/**
+ * Whether the header came on more than one line. Only asked on the refusal path, to log the right
+ * reason: a joined `a, b` value can never equal a configured key that has no `, ` in it.
+ */
+export function sentMoreThanOnce (request: FastifyRequest, header: string): boolean {
+  const raw = request.raw.rawHeaders
+  if (!Array.isArray(raw)) return false
+  let seen = 0
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string
+    if (name.length === header.length && name.toLowerCase() === header) seen++
+  }
+  return seen > 1
+}
+
+/**
+ * Removes the token header after a successful check (as daprd does), from the parsed headers and
+ * from `rawHeaders`, so handlers, proxies and loggers downstream never see it.
+ */
+export function stripTokenHeader (request: FastifyRequest, header: string): void {
+  delete request.headers[header]
+  const raw = request.raw.rawHeaders
+  if (!Array.isArray(raw)) return
+  for (let i = raw.length - 2; i >= 0; i -= 2) {
+    const name = raw[i] as string
+    if (name.length === header.length && name.toLowerCase() === header) raw.splice(i, 2)
+  }
+}

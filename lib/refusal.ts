@@ -1,0 +1,40 @@
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import { refusalErrors, type DaprTokenRefusalError, type RefusalReason } from './errors.js'
+
+/**
+ * How a refused request is answered:
+ * - `'daprd'`: daprd's reply byte for byte (401, `text/plain; charset=utf-8`, `nosniff`,
+ *   `invalid api token\n`), the same for every reason, as Dapr-compatible APIs need;
+ * - `'fastify'`: `done(error)` with a `FST_DAPR_TOKEN_*` error, so the error handler answers
+ *   (by default Fastify's JSON `{ statusCode, code, error, message }`);
+ * - a function: gets the error with the status already set to 401 and returns the body to send.
+ */
+export type ErrorResponse = 'daprd' | 'fastify' | ErrorResponseFunction
+
+export type ErrorResponseFunction = (error: DaprTokenRefusalError, request: FastifyRequest, reply: FastifyReply) => unknown
+
+export type Refuse = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, reason: RefusalReason) => void
+
+/** daprd's exact refusal body (pkg/http/... `invalid api token`, newline included). */
+export const DAPRD_REFUSAL_BODY = 'invalid api token\n'
+
+function refuseLikeDaprd (_request: FastifyRequest, reply: FastifyReply): void {
+  reply.code(401)
+    .header('content-type', 'text/plain; charset=utf-8')
+    .header('x-content-type-options', 'nosniff')
+    .send(DAPRD_REFUSAL_BODY)
+}
+
+function refuseWithError (_request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction, reason: RefusalReason): void {
+  done(new refusalErrors[reason]())
+}
+
+export function buildRefusal (mode: ErrorResponse): Refuse {
+  if (mode === 'daprd') return refuseLikeDaprd
+  if (mode === 'fastify') return refuseWithError
+  return function refuseWithCustomBody (request, reply, _done, reason) {
+    reply.code(401)
+    const body = mode(new refusalErrors[reason](), request, reply)
+    if (!reply.sent) reply.send(body)
+  }
+}
