@@ -1,7 +1,7 @@
 import type { FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 import { buildHook, type DaprTokenHook } from './hook.js'
-import { resolveOptions, type DaprTokenAuthOptions } from './options.js'
+import { resolveOptions, type DaprTokenAuthOptions, type ResolvedOptions } from './options.js'
 import type { DaprTokenCredential } from './verifier.js'
 
 declare module 'fastify' {
@@ -20,7 +20,14 @@ declare module 'fastify' {
 }
 
 const plugin: FastifyPluginCallback<DaprTokenAuthOptions> = function daprTokenAuthPlugin (fastify, options, done) {
-  const resolved = resolveOptions(options)
+  let resolved: ResolvedOptions
+  try {
+    resolved = resolveOptions(options)
+  } catch (error) {
+    // Thrown synchronously from a callback plugin, it would escape avvio as an uncaught exception
+    // and crash the process; through done() it rejects register()/ready() as it should.
+    return done(error as Error)
+  }
   const verifier = resolved.verifier
 
   fastify.decorateRequest('daprToken', null)
