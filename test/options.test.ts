@@ -130,5 +130,5 @@ test('invalid options reject an awaited register() instead of crashing the proce
   // process died with an uncaught exception instead of register()/ready() rejecting.
   const app = Fastify()
   t.teardown(() => app.close().catch(() => {}))
-  await t.rejects(app.register(daprTokenAuth, { token: 't', role: 'client' as 'app' }), { code: 'FST_DAPR_TOKEN_OPTIONS' })
+  await t.rejects(async () => { await app.register(daprTokenAuth, { token: 't', role: 'client' as 'app' }) }, { code: 'FST_DAPR_TOKEN_OPTIONS' })
 })
