@@ -103,7 +103,7 @@ test('app role: /healthz/ is exempt exactly when the router ignores trailing sla
 })
 
 test('app role: semicolons as a query delimiter keep the health route exempt only when the router says so', async t => {
-  const loose = await appServer(t, { routerOptions: { useSemicolonDelimiter: true } })
+  const loose = await appServer(t, { routerOptions: { useSemicolonDelimiter: true } as FastifyServerOptions['routerOptions'] })
   await expectBoth(t, loose.app, loose.port, { url: '/healthz;x=1' }, HEALTHY)
   await expectBoth(t, loose.app, loose.port, { url: '/secret;x=/healthz' }, MISSING)
 })

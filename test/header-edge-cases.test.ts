@@ -149,7 +149,7 @@ test('request.raw.headersDistinct still works in the handler after the header is
 
 test('a headersDistinct built before the check loses the token too', async t => {
   const app = Fastify()
-  app.addHook('onRequest', async request => { void request.raw.headersDistinct })
+  app.addHook('onRequest', async request => { Reflect.get(request.raw, 'headersDistinct') })
   await app.register(daprTokenAuth, { token: 'tok' })
   app.get('/echo', async request => ({
     distinct: request.raw.headersDistinct['dapr-api-token'] ?? null,

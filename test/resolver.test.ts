@@ -1,4 +1,4 @@
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import Fastify, { type FastifyRequest } from 'fastify'
 import createError from '@fastify/error'
 import daprTokenAuth, { fingerprint, type KeyResolver } from '../lib/index.js'
@@ -11,7 +11,7 @@ function credential (token: string, index = 0) {
   return json({ credential: { kind: 'static', index, fingerprint: fingerprint(token) } })
 }
 
-async function withResolver (t: Parameters<Parameters<typeof test>[1]>[0], keyResolver: KeyResolver, role: 'app' | 'sidecar' = 'app') {
+async function withResolver (t: Test, keyResolver: KeyResolver, role: 'app' | 'sidecar' = 'app') {
   const logs = captureLogs()
   const app = Fastify({ logger: { level: 'info', stream: logs.stream } })
   await app.register(daprTokenAuth, { role, keyResolver })

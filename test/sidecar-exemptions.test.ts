@@ -1,4 +1,4 @@
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import daprTokenAuth from '../lib/index.js'
 import { sendRaw } from './helpers/http.js'
@@ -8,7 +8,7 @@ const TOKEN = 'sidecar-token-1'
 const WITH_TOKEN = { 'dapr-api-token': TOKEN }
 
 /** A Dapr-compatible API with daprd's routes, protected in the `sidecar` role. */
-async function sidecar (t: Parameters<Parameters<typeof test>[1]>[0], serverOptions: FastifyServerOptions = {}) {
+async function sidecar (t: Test, serverOptions: FastifyServerOptions = {}) {
   const app = Fastify(serverOptions)
   await app.register(daprTokenAuth, { role: 'sidecar', token: TOKEN })
   app.get('/v1.0/healthz', async (_request, reply) => reply.code(204).send())

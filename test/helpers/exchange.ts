@@ -31,7 +31,7 @@ export function visibleHeaders (headers: Record<string, unknown>): Record<string
 
 export async function viaInject (app: FastifyInstance, exchange: Exchange): Promise<WireResponse> {
   const res = await app.inject({ method: (exchange.method ?? 'GET') as 'GET', url: exchange.url, headers: exchange.headers ?? {} })
-  return { statusCode: res.statusCode, headers: res.headers, body: res.body }
+  return { statusCode: res.statusCode, headers: res.headers as WireResponse['headers'], body: res.body }
 }
 
 export async function viaSocket (port: number, exchange: Exchange): Promise<WireResponse> {
