@@ -54,8 +54,13 @@ export function sentMoreThanOnce (request: FastifyRequest, header: string): bool
 const probe = new IncomingMessage(undefined as never)
 Reflect.get(probe, 'headersDistinct')
 const nodeSymbols = Object.getOwnPropertySymbols(probe)
-const HEADERS_COUNT = nodeSymbols.find(symbol => symbol.description === 'kHeadersCount')
-const HEADERS_DISTINCT = nodeSymbols.find(symbol => symbol.description === 'kHeadersDistinct')
+const HEADERS_COUNT = nodeSymbol(nodeSymbols, 'kHeadersCount')
+const HEADERS_DISTINCT = nodeSymbol(nodeSymbols, 'kHeadersDistinct')
+
+/** The symbol Node describes as `description`, or a fresh one that no message carries (other runtimes). */
+export function nodeSymbol (symbols: readonly symbol[], description: string): symbol {
+  return symbols.find(symbol => symbol.description === description) ?? Symbol(description)
+}
 
 interface NodeMessageInternals { [key: symbol]: unknown }
 
@@ -79,9 +84,8 @@ export function stripTokenHeader (request: FastifyRequest, header: string): void
   if (removed === 0) return
   const internals = message as unknown as NodeMessageInternals
   // Only a message Node parsed carries these (inject's request does not).
-  if (HEADERS_COUNT !== undefined && typeof internals[HEADERS_COUNT] === 'number') {
-    internals[HEADERS_COUNT] = (internals[HEADERS_COUNT] as number) - removed
-  }
-  const distinct = HEADERS_DISTINCT === undefined ? undefined : internals[HEADERS_DISTINCT] as Record<string, unknown> | undefined
+  const count = internals[HEADERS_COUNT]
+  if (typeof count === 'number') internals[HEADERS_COUNT] = count - removed
+  const distinct = internals[HEADERS_DISTINCT] as Record<string, unknown> | undefined
   if (distinct !== undefined) delete distinct[header]
 }

@@ -92,6 +92,12 @@ test('a resolver returning no keys is a server fault (500, FST_DAPR_TOKEN_NO_KEY
   await expectBoth(t, async.app, async.port, { url: '/secret', headers: { 'dapr-api-token': 'anything' } }, UNAVAILABLE)
 })
 
+test('non-string entries in a resolver\'s list are skipped', async t => {
+  const { app, port } = await withResolver(t, (() => [42, 'tok', null]) as unknown as KeyResolver)
+  await expectBoth(t, app, port, { url: '/secret', headers: { 'dapr-api-token': 'tok' } }, credential('tok', 0))
+  await expectBoth(t, app, port, { url: '/secret', headers: { 'dapr-api-token': '42' } }, INVALID)
+})
+
 test('a resolver returning something that is not tokens is a 500, never a pass', async t => {
   const { app, port } = await withResolver(t, (() => null) as unknown as KeyResolver)
   await expectBoth(t, app, port, { url: '/secret', headers: { 'dapr-api-token': 'anything' } }, UNAVAILABLE)
