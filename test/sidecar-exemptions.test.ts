@@ -2,7 +2,7 @@ import { test, type Test } from 'tap'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import daprTokenAuth from '../lib/index.js'
 import { sendRaw } from './helpers/http.js'
-import { DAPRD_REFUSAL, DAPRD_REFUSAL_HEAD, NO_CONTENT, expectBoth, assertResponse, viaInject, viaSocket, json, notFound, start } from './helpers/exchange.js'
+import { DAPRD_REFUSAL, DAPRD_REFUSAL_HEAD, INVALID, MISSING, NO_CONTENT, expectBoth, assertResponse, viaInject, viaSocket, json, notFound, start } from './helpers/exchange.js'
 
 const TOKEN = 'sidecar-token-1'
 const WITH_TOKEN = { 'dapr-api-token': TOKEN }
@@ -150,4 +150,15 @@ test('the sidecar role reads DAPR_API_TOKEN', async t => {
   const port = await start(t, app)
   await expectBoth(t, app, port, { url: '/v1.0/metadata', headers: { 'dapr-api-token': 'from-env' } }, json({ id: 'fake' }))
   await expectBoth(t, app, port, { url: '/v1.0/metadata', headers: WITH_TOKEN }, DAPRD_REFUSAL)
+})
+
+test('the sidecar role with errorResponse: \'fastify\' answers Fastify JSON errors instead of the daprd text', async t => {
+  const app = Fastify()
+  await app.register(daprTokenAuth, { role: 'sidecar', token: TOKEN, errorResponse: 'fastify' })
+  app.get('/v1.0/healthz', async (_request, reply) => reply.code(204).send())
+  app.get('/v1.0/metadata', async () => ({ id: 'fake' }))
+  const port = await start(t, app)
+  await expectBoth(t, app, port, { url: '/v1.0/metadata' }, MISSING)
+  await expectBoth(t, app, port, { url: '/v1.0/metadata', headers: { 'dapr-api-token': 'wrong' } }, INVALID)
+  await expectBoth(t, app, port, { url: '/v1.0/healthz' }, NO_CONTENT)
 })
