@@ -85,3 +85,5 @@ export type {
   JwtTokenCredential,
   ClaimMatch
 } from './jwt/types.js'
+export { fromJwks, type FromJwksOptions, type JwksIssuer, type JwksResolver } from './jwt/jwks.js'
+export { signDaprJwt, type SignDaprJwtOptions } from './jwt/sign.js'
