@@ -136,7 +136,7 @@ class JwksEndpoint {
       this.#refresh().catch(error => request.log.warn({ err: error, jwks: this.url }, 'JWKS refresh failed: verifying with the cached keys'))
     }
     let found = await this.#find(header)
-    if (found === NO_MATCH && (this.#pending !== undefined || Date.now() - this.#triedAt >= cooldownMs)) {
+    if (found === NO_MATCH && Date.now() - this.#triedAt >= cooldownMs) {
       // An unknown `kid` may be a key the issuer just added: look again, at a bounded rate.
       try {
         await this.#refresh()
