@@ -20,7 +20,13 @@ declare module 'fastify' {
 }
 
 const plugin: FastifyPluginCallback<DaprTokenAuthOptions> = function daprTokenAuthPlugin (fastify, options, done) {
-  const resolved = resolveOptions(options)
+  let resolved: ReturnType<typeof resolveOptions>
+  try {
+    resolved = resolveOptions(options)
+  } catch (error) {
+    // A throw here would escape avvio as an uncaught exception; through done() it rejects ready().
+    return done(error as Error)
+  }
   const verifier = resolved.verifier
 
   fastify.decorateRequest('daprToken', null)

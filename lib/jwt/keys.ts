@@ -77,6 +77,8 @@ function fromKeyObject (key: KeyObject): PreparedKey | string {
     if (secret.length === 0) return 'the key is empty'
     return { hmac: true, material: secret, algorithms: algorithmsForKey(key) }
   }
+  // RFC 7518 section 3.3: RSA keys of 2048 bits or more.
+  if ((key.asymmetricKeyDetails?.modulusLength ?? 2048) < 2048) return 'RSA keys shorter than 2048 bits are refused'
   const algorithms = algorithmsForKey(key)
   if (algorithms.length === 0) return 'the key type or curve is not supported'
   return { hmac: false, material: key.export({ type: 'spki', format: 'pem' }) as string, algorithms }
