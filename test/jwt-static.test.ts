@@ -106,7 +106,7 @@ test('the jwt option is checked at registration: every mistake is FST_DAPR_TOKEN
 
   const app = Fastify()
   app.register(daprTokenAuth, { jwt: { key: HS_SECRET, algorithms: ['none' as never] } })
-  await t.rejects(app.ready(), { code: 'FST_DAPR_TOKEN_OPTIONS' })
+  await t.rejects(async () => { await app.ready() }, { code: 'FST_DAPR_TOKEN_OPTIONS' })
   t.ok(resolveOptions({ jwt: { key: HS_SECRET, cache: true } }).verifier)
   t.ok(resolveOptions({ jwt: { key: HS_SECRET, cache: {} } }).verifier)
 })
