@@ -1,7 +1,7 @@
 import { test, type Test } from 'tap'
 import Fastify from 'fastify'
 import { createSecretKey } from 'node:crypto'
-import daprTokenAuth, { signDaprJwt, type JwtKey, type JwtKeyResolver, type DaprJwtOptions } from '../lib/index.js'
+import daprTokenAuth, { signDaprJwt, type JwtKey, type DaprJwtOptions } from '../lib/index.js'
 import { jwtVerifier } from '../lib/jwt/verify.js'
 import { ecKeyPair, HS_SECRET, nowSeconds } from './helpers/jwt.js'
 
@@ -19,7 +19,6 @@ async function appWith (t: Test, jwt: DaprJwtOptions) {
   }
   return { call, logs }
 }
-
 
 test('a resolver returning an empty key is a 401, never an empty-secret forgery', async t => {
   for (const empty of ['', '  ', Buffer.alloc(0), { kty: 'oct', k: '' }] as JwtKey[]) {
@@ -85,7 +84,6 @@ test('cache: a hit skips the resolver, ends at exp, and is dropped when keysVers
   resolver.keysVersion = 2
   t.not(verifier.verify(token, request), first, 'keys changed: verified again')
   t.equal(calls, 2)
-
 })
 
 test('cache: a cached success is never used past the token\'s exp', async t => {

@@ -50,6 +50,10 @@ test('public keys of each type: the algorithm follows the key; a JWK string, byt
   t.same(await psCall(signDaprJwt({}, { key: rsa.privateKey, algorithm: 'PS256' })), [200, undefined])
   const edCall = await appWith(t, { key: JSON.stringify(ed.publicKey.export({ format: 'jwk' })) })
   t.same(await edCall(signDaprJwt({}, { key: ed.privateKey.export({ format: 'jwk' }) })), [200, undefined])
+  const braces = await appWith(t, { key: '{not json, just a secret that starts with a brace}' })
+  t.same(await braces(signDaprJwt({}, { key: '{not json, just a secret that starts with a brace}' })), [200, undefined])
+  const jsonNotJwk = await appWith(t, { key: '{"a":1}' })
+  t.same(await jsonNotJwk(signDaprJwt({}, { key: '{"a":1}' })), [200, undefined], 'JSON that is no JWK is a secret')
   const esCall = await appWith(t, { key: es384.publicKey })
   t.same(await esCall(signDaprJwt({}, { key: es384.privateKey.export({ type: 'pkcs8', format: 'pem' }) })), [200, undefined])
   t.same(await esCall(forgeHmac({ alg: 'HS256' }, {}, es384.publicPem)), [401, 'FST_DAPR_TOKEN_ALGORITHM'])
@@ -76,6 +80,9 @@ test('the jwt option is checked at registration: every mistake is FST_DAPR_TOKEN
     [{ key: rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }) }, /private key/],
     [{ key: rsa.privateKey }, /private key/],
     [{ key: secp256k1.publicKey }, /not supported/],
+    [{ key: generateKeyPairSync('x25519').publicKey }, /not supported/],
+    [{ key: generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).publicKey }, /not supported/],
+    [{ key: HS_SECRET, issuer: 42 }, /`jwt.issuer`/],
     [{ key: es.publicPem, algorithms: ['HS256'] }, /HS256 cannot be verified with this public key \(it fits ES256\)/],
     [{ key: HS_SECRET, algorithms: ['RS256'] }, /RS256 cannot be verified with this HMAC secret/],
     [{ key: HS_SECRET, algorithms: ['none'] }, /must not include 'none'/],

@@ -3,7 +3,8 @@ import { checkShape } from '../lib/jwt/structure.js'
 import { reasonFor } from '../lib/jwt/reasons.js'
 import { VerifiedCache } from '../lib/jwt/cache.js'
 import { signDaprJwt } from '../lib/index.js'
-import { HS_SECRET } from './helpers/jwt.js'
+import { jwtVerifier } from '../lib/jwt/verify.js'
+import { b64, forgeHmac, HS_SECRET } from './helpers/jwt.js'
 
 test('shape check: three canonical base64url parts, before any crypto', async t => {
   const valid = signDaprJwt({}, { key: HS_SECRET })
@@ -64,4 +65,15 @@ test('verified cache: LRU bound, expiry and key version', async t => {
   t.equal(cache.get('a', 0, undefined), credential)
   cache.clear()
   t.equal(cache.size, 0)
+})
+
+test('resolver mode reads alg before asking for a key: none, absent or odd algs never reach the resolver', async t => {
+  let calls = 0
+  const verifier = jwtVerifier({ key: () => { calls++; return HS_SECRET }, algorithms: ['HS256'] }, 'dapr-api-token')
+  const request = {} as never
+  t.equal(verifier.verify(forgeHmac({ alg: 'none' }, {}, HS_SECRET, 'sha256'), request), 'unsigned')
+  t.equal(verifier.verify(forgeHmac({ typ: 'JWT' }, {}, HS_SECRET, 'sha256'), request), 'algorithm')
+  t.equal(verifier.verify(forgeHmac({ alg: ['HS256'] }, {}, HS_SECRET, 'sha256'), request), 'algorithm')
+  t.equal(verifier.verify(`${b64('{')}.${b64({})}.${b64('sig')}`, request), 'malformed')
+  t.equal(calls, 0)
 })

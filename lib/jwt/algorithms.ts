@@ -5,7 +5,6 @@ import type { JwtAlgorithm } from './types.js'
 export const HMAC_ALGORITHMS: readonly JwtAlgorithm[] = ['HS256', 'HS384', 'HS512']
 
 const RSA_ALGORITHMS: readonly JwtAlgorithm[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']
-const RSA_PSS_ALGORITHMS: readonly JwtAlgorithm[] = ['PS256', 'PS384', 'PS512']
 
 /** RFC 7518 section 3.4: each ES algorithm names its curve. */
 const EC_ALGORITHMS: Readonly<Record<string, JwtAlgorithm>> = {
@@ -20,14 +19,16 @@ export function isHmac (algorithm: string): boolean {
   return algorithm.charCodeAt(0) === 0x48 /* H */
 }
 
-/** The algorithms a key can verify, from its type (and curve): never an HMAC one for a public key. */
+/**
+ * The algorithms a key can verify, from its type (and curve): never an HMAC one for a public key.
+ * `rsa-pss`-typed keys are left out: fast-jwt cannot read them (plain RSA keys do PS256/384/512).
+ */
 export function algorithmsForKey (key: KeyObject): readonly JwtAlgorithm[] {
   if (key.type === 'secret') return HMAC_ALGORITHMS
   switch (key.asymmetricKeyType) {
     case 'rsa': return RSA_ALGORITHMS
-    case 'rsa-pss': return RSA_PSS_ALGORITHMS
     case 'ec': {
-      const algorithm = EC_ALGORITHMS[key.asymmetricKeyDetails?.namedCurve ?? '']
+      const algorithm = EC_ALGORITHMS[String(key.asymmetricKeyDetails?.namedCurve)]
       return algorithm === undefined ? [] : [algorithm]
     }
     case 'ed25519':
