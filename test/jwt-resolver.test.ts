@@ -21,7 +21,7 @@ async function appWith (t: Test, jwt: DaprJwtOptions) {
 }
 
 test('a resolver returning an empty key is a 401, never an empty-secret forgery', async t => {
-  for (const empty of ['', '  ', Buffer.alloc(0), { kty: 'oct', k: '' }] as JwtKey[]) {
+  for (const empty of ['', '  ', Buffer.alloc(0), { kty: 'oct', k: '' }, createSecretKey(Buffer.alloc(0))] as JwtKey[]) {
     let calls = 0
     const { call } = await appWith(t, { key: () => { calls++; return empty }, algorithms: ['HS256'] })
     t.same(await call(signDaprJwt({}, { key: HS_SECRET })), [401, 'FST_DAPR_TOKEN_UNUSABLE_KEY'])
