@@ -43,7 +43,7 @@ export interface DecodedJwt {
 }
 
 /**
- * A verification key: an HMAC secret (string or bytes), a PEM public key or certificate (string or
+ * A verification key: an HMAC secret (string or bytes), a PEM public key (string or
  * bytes), a JWK (public, or `kty: 'oct'`), or a `KeyObject` (secret or public). Private keys are refused.
  */
 export type JwtKey = string | Uint8Array | KeyObject | JsonWebKey
