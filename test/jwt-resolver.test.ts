@@ -118,6 +118,20 @@ test('cache bounded: the least recently used token goes first; off with cache: f
   t.equal(uncachedCalls, 2)
 })
 
+test('refusals never take cache slots: a flood of bad tokens does not evict a good one', async t => {
+  let calls = 0
+  const verifier = jwtVerifier({ key: () => { calls++; return HS_SECRET }, algorithms: ['HS256'], cache: { max: 1 } }, 'dapr-api-token')
+  const good = signDaprJwt({}, { key: HS_SECRET })
+  t.match(verifier.verify(good, {} as never), { kind: 'jwt' })
+  for (let i = 0; i < 200; i++) {
+    const bad = signDaprJwt({ i }, { key: 'wrong-secret-wrong-secret-wrong-secret' })
+    if (verifier.verify(bad, {} as never) !== 'signature') t.fail(`bad token ${i} accepted`)
+  }
+  t.equal(calls, 201)
+  t.match(verifier.verify(good, {} as never), { kind: 'jwt' })
+  t.equal(calls, 201, 'still cached')
+})
+
 test('maxAge: the token must have an iat, younger than maxAge; a cached success ends with it', async t => {
   const { call } = await appWith(t, { key: HS_SECRET, maxAge: 60 })
   t.same(await call(signDaprJwt({}, { key: HS_SECRET })), [200, undefined])

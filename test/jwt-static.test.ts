@@ -46,6 +46,10 @@ test('public keys of each type: the algorithm follows the key; a JWK string, byt
   const rsaCall = await appWith(t, { key: rsa.publicKey.export({ type: 'spki', format: 'pem' }) })
   t.same(await rsaCall(signDaprJwt({}, { key: rsa.privateKey })), [200, undefined])
   t.same(await rsaCall(signDaprJwt({}, { key: rsa.privateKey, algorithm: 'PS256' })), [401, 'FST_DAPR_TOKEN_ALGORITHM'], 'RS256 only unless PS256 is listed')
+  const rsaPem = rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string
+  for (const secret of [rsaPem, rsaPem.trim(), Buffer.from(rsaPem)]) {
+    t.same(await rsaCall(forgeHmac({ alg: 'HS256', typ: 'JWT' }, { exp: nowSeconds() + 60 }, secret)), [401, 'FST_DAPR_TOKEN_ALGORITHM'], 'HS256 signed with the RSA public key as secret')
+  }
   const psCall = await appWith(t, { key: Buffer.from(rsa.publicKey.export({ type: 'pkcs1', format: 'pem' })), algorithms: ['RS256', 'PS256'] })
   t.same(await psCall(signDaprJwt({}, { key: rsa.privateKey, algorithm: 'PS256' })), [200, undefined])
   const edCall = await appWith(t, { key: JSON.stringify(ed.publicKey.export({ format: 'jwk' })) })
