@@ -72,8 +72,33 @@ export {
   DaprTokenOptionsError,
   DaprTokenNoKeysError,
   DaprTokenResolverError,
+  DaprTokenMalformedError,
+  DaprTokenUnsignedError,
+  DaprTokenAlgorithmError,
+  DaprTokenBadSignatureError,
+  DaprTokenExpiredError,
+  DaprTokenNotYetValidError,
+  DaprTokenClaimMismatchError,
+  DaprTokenMissingClaimError,
+  DaprTokenUnknownKeyError,
+  DaprTokenUnusableKeyError,
+  DaprTokenKeySourceUnavailableError,
   type DaprTokenRefusalError,
   type RefusalReason
 } from './errors.js'
 export { DAPRD_REFUSAL_BODY } from './refusal.js'
 export { fingerprint } from './fingerprint.js'
+export type {
+  DaprJwtOptions,
+  DaprJwtClaims,
+  JwtClaims,
+  JwtHeader,
+  DecodedJwt,
+  JwtKey,
+  JwtKeyResolver,
+  JwtAlgorithm,
+  JwtTokenCredential,
+  ClaimMatch
+} from './jwt/types.js'
+export { fromJwks, type FromJwksOptions, type JwksIssuer, type JwksResolver } from './jwt/jwks.js'
+export { signDaprJwt, type SignDaprJwtOptions } from './jwt/sign.js'

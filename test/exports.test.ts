@@ -31,3 +31,10 @@ test('daprd\'s refusal body and the fingerprint function are exported', async t 
   t.equal(Buffer.byteLength(api.DAPRD_REFUSAL_BODY), 18)
   t.equal(api.fingerprint('tok'), '1a7674eb4ee7')
 })
+
+test('every runtime export of the entry point is defined', async t => {
+  // Reading each one also runs the re-export accessors the CommonJS build generates.
+  const names = Object.keys(api).filter(name => name !== '__esModule')
+  t.ok(names.length >= 10, `${names.length} exports`)
+  for (const name of names) t.not((api as Record<string, unknown>)[name], undefined, name)
+})
