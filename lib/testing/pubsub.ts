@@ -96,6 +96,7 @@ export class Broker {
   }
 
   publish (message: PublishedMessage): void {
+    this.messages.push(message)
     const delivery = this.deliver(message).finally(() => this.pending.delete(delivery))
     this.pending.add(delivery)
   }
