@@ -21,7 +21,12 @@ export class DaprApiFailure extends Error {
 /** Answers with daprd's error shape; the message never carries a token (none reaches a component). */
 export function sendDaprError (reply: FastifyReply, failure: DaprApiFailure): FastifyReply {
   const body: DaprApiError = { errorCode: failure.errorCode, message: failure.message }
-  return reply.code(failure.statusCode).header('content-type', 'application/json').send(JSON.stringify(body))
+  return sendJson(reply, failure.statusCode, JSON.stringify(body))
+}
+
+/** JSON with daprd's exact `content-type: application/json` (a Buffer, so Fastify adds no charset). */
+export function sendJson (reply: FastifyReply, statusCode: number, json: string): FastifyReply {
+  return reply.code(statusCode).header('content-type', 'application/json').send(Buffer.from(json))
 }
 
 /** daprd's answer to a body it cannot parse (400 `ERR_MALFORMED_REQUEST`). */

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { DaprApiFailure, malformed, parseJsonBody } from './api-error.js'
+import { DaprApiFailure, malformed, parseJsonBody, sendJson } from './api-error.js'
 
 /** One call to an output binding, as the fake sidecar recorded it. */
 export interface BindingCall {
@@ -44,16 +44,16 @@ export function secretRoutes (fastify: FastifyInstance, secrets: Readonly<Record
     if (store === undefined) throw new DaprApiFailure(401, 'ERR_SECRET_STORE_NOT_FOUND', `failed finding secret store with key ${name}`)
     return store
   }
-  fastify.get<{ Params: { store: string } }>('/v1.0/secrets/:store/bulk', async (request) => {
+  fastify.get<{ Params: { store: string } }>('/v1.0/secrets/:store/bulk', async (request, reply) => {
     const store = storeFor(request.params.store)
-    return Object.fromEntries(Object.entries(store).map(([key, value]) => [key, { [key]: value }]))
+    return sendJson(reply, 200, JSON.stringify(Object.fromEntries(Object.entries(store).map(([key, value]) => [key, { [key]: value }]))))
   })
-  fastify.get<{ Params: { store: string, key: string } }>('/v1.0/secrets/:store/:key', async (request) => {
+  fastify.get<{ Params: { store: string, key: string } }>('/v1.0/secrets/:store/:key', async (request, reply) => {
     const { store: name, key } = request.params
     const store = storeFor(name)
     if (!Object.hasOwn(store, key)) {
       throw new DaprApiFailure(500, 'ERR_SECRET_GET', `failed getting secret with key ${key} from secret store ${name}: secret ${key} not found`)
     }
-    return { [key]: store[key] }
+    return sendJson(reply, 200, JSON.stringify({ [key]: store[key] }))
   })
 }

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { normaliseTokens } from '../compare.js'
 import { DaprTokenNotConfiguredError } from '../errors.js'
 import { daprTokenAuth } from '../index.js'
-import { answerFailure, DaprApiFailure } from './api-error.js'
+import { answerFailure, DaprApiFailure, sendJson } from './api-error.js'
 import { callApp, checkAppUrl, newTraceparent, type AppResponse, type AppTarget } from './app-channel.js'
 import { toCloudEvent } from './cloudevent.js'
 import { bindingRoutes, secretRoutes, type BindingCall } from './components.js'
@@ -150,7 +150,7 @@ export function createFakeSidecar (options: FakeSidecarOptions = {}): FakeSideca
     api.get('/v1.0/healthz', async (_request, reply) => reply.code(204).send())
     api.get('/v1.0/healthz/outbound', async (_request, reply) => reply.code(204).send())
 
-    api.get('/v1.0/metadata', async () => ({
+    api.get('/v1.0/metadata', async (_request, reply) => sendJson(reply, 200, JSON.stringify({
       id: appId,
       runtimeVersion: 'fake',
       enabledFeatures: [],
@@ -165,7 +165,7 @@ export function createFakeSidecar (options: FakeSidecarOptions = {}): FakeSideca
         pubsubname: s.pubsubname, topic: s.topic, rules: { rules: [{ match: '', path: s.route }] }, type: 'PROGRAMMATIC'
       })),
       extended: { 'fastify-dapr-token-auth': 'fake sidecar' }
-    }))
+    })))
 
     api.post('/v1.0/shutdown', async (_request, reply) => {
       shutdowns++

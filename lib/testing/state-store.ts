@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { DaprApiFailure, malformed, parseJsonBody } from './api-error.js'
+import { DaprApiFailure, malformed, parseJsonBody, sendJson } from './api-error.js'
 
 /** One stored item: its value as JSON text (what daprd's stores hold) and its ETag. */
 export interface StoredItem {
@@ -84,7 +84,7 @@ export function stateRoutes (fastify: FastifyInstance, stores: ReadonlyMap<strin
   fastify.get<{ Params: { store: string, key: string } }>('/v1.0/state/:store/:key', async (request, reply) => {
     const item = storeFor(request.params.store).items.get(request.params.key)
     if (item === undefined) return reply.code(204).send()
-    return reply.header('content-type', 'application/json').header('etag', item.etag).send(item.value)
+    return sendJson(reply.header('etag', item.etag), 200, item.value)
   })
 
   fastify.route<{ Params: { store: string } }>({
@@ -122,7 +122,7 @@ export function stateRoutes (fastify: FastifyInstance, stores: ReadonlyMap<strin
         const item = store.items.get(key)
         return item === undefined ? { key } : { key, data: JSON.parse(item.value), etag: item.etag }
       })
-      return reply.code(200).header('content-type', 'application/json').send(JSON.stringify(items))
+      return sendJson(reply, 200, JSON.stringify(items))
     }
   })
 
