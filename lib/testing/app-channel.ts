@@ -9,7 +9,7 @@ export type AppTarget = string | FastifyInstance
 export interface AppRequest {
   method: string
   path: string
-  headers: Record<string, string>
+  headers: Record<string, string | string[]>
   body?: Buffer | string | undefined
 }
 

@@ -87,8 +87,8 @@ export function createFakeSidecar (options: FakeSidecarOptions = {}): FakeSideca
   }
   setAppUrl(options.appUrl)
 
-  async function toApp (method: string, path: string, headers: Record<string, string>, body?: Buffer | string): Promise<AppResponse> {
-    const sent: Record<string, string> = { ...headers }
+  async function toApp (method: string, path: string, headers: Record<string, string | string[]>, body?: Buffer | string): Promise<AppResponse> {
+    const sent: Record<string, string | string[]> = { ...headers }
     // The app gets the app token, never what the caller presented.
     delete sent[TOKEN_HEADER]
     if (appToken !== '') sent[TOKEN_HEADER] = appToken

@@ -6,11 +6,11 @@ import type { AppSender } from './pubsub.js'
 /** Headers that describe one connection, never forwarded (RFC 9110 section 7.6.1), plus the Host. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'content-length'])
 
-function forwardable (headers: Record<string, string | string[] | undefined>, skip: string): Record<string, string> {
-  const out: Record<string, string> = {}
+function forwardable (headers: Record<string, string | string[] | undefined>, skip: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {}
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || HOP_BY_HOP.has(name) || name === skip) continue
-    out[name] = Array.isArray(value) ? value.join(', ') : value
+    out[name] = value
   }
   return out
 }

@@ -34,7 +34,7 @@ export interface RetryPolicy {
 }
 
 /** Sends one request to the app (token, traceparent and recording are the caller's business). */
-export type AppSender = (method: string, path: string, headers: Record<string, string>, body?: Buffer | string) => Promise<AppResponse>
+export type AppSender = (method: string, path: string, headers: Record<string, string | string[]>, body?: Buffer | string) => Promise<AppResponse>
 
 /** Reads `GET /dapr/subscribe`'s answer; entries daprd could not route are skipped. */
 export function parseSubscriptions (response: AppResponse): Subscription[] {
