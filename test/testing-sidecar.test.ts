@@ -102,8 +102,14 @@ test('publish answers 204 and delivers a CloudEvent with the app token (never th
   t.equal(delivery.headers['dapr-api-token'], undefined, 'the app plugin stripped it after checking')
   t.same(delivery.credential, { kind: 'static', index: 0, fingerprint: fingerprint(APP_TOKEN) }, 'verified against the app token')
   t.match(delivery.body, {
-    specversion: '1.0', type: 'com.dapr.event.sent', source: 'checkout', topic: 'orders', pubsubname: 'pubsub',
-    datacontenttype: 'application/json', data: { id: 7 }, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+    specversion: '1.0',
+    type: 'com.dapr.event.sent',
+    source: 'checkout',
+    topic: 'orders',
+    pubsubname: 'pubsub',
+    datacontenttype: 'application/json',
+    data: { id: 7 },
+    traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
   })
   t.match(fake.dapr.published[0], { pubsub: 'pubsub', topic: 'orders', outcome: 'delivered', attempts: [{ status: 200, answer: 'SUCCESS' }] })
   const out = fake.dapr.calls.filter(c => c.direction === 'out')
