@@ -2,6 +2,7 @@ import { test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import daprTokenAuth, { DaprTokenNotConfiguredError, fingerprint } from '../lib/index.js'
 import { createFakeSidecar, REDACTED, type FakeSidecarOptions } from '../lib/testing/index.js'
+import { redactHeaders } from '../lib/testing/recorder.js'
 import { listen, send } from './helpers/http.js'
 
 const TOKEN = 'sidecar-token'
@@ -338,4 +339,9 @@ test('the fake is an ordinary Fastify instance: a user can add routes, all prote
   t.same((await fake.inject({ method: 'GET', url: '/v1.0/custom', headers: auth })).json(), { ok: true })
   const unknown = await (fake as FastifyInstance).inject({ method: 'GET', url: '/nope' })
   t.same([unknown.statusCode, unknown.body], [401, 'invalid api token\n'], 'a 401 before any 404, as daprd')
+})
+
+test('recorded headers: token redacted, repeated headers joined, absent ones left out', async t => {
+  t.same(redactHeaders({ 'Dapr-Api-Token': 'secret', cookie: ['a', 'b'], gone: undefined, host: 'h' }, 'dapr-api-token'),
+    { 'dapr-api-token': REDACTED, cookie: 'a, b', host: 'h' })
 })

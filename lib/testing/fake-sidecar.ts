@@ -101,7 +101,7 @@ export function createFakeSidecar (options: FakeSidecarOptions = {}): FakeSideca
     return response
   }
 
-  const broker = new Broker(toApp, { maxAttempts: options.retry?.maxAttempts ?? 3, delayMs: options.retry?.delayMs ?? 10 })
+  const broker = new Broker(toApp, { maxAttempts: Math.max(1, options.retry?.maxAttempts ?? 3), delayMs: options.retry?.delayMs ?? 10 })
   const stores = new Map((options.stateStores ?? ['statestore']).map(name => [name, new InMemoryStateStore(name)]))
   const pubsubs = new Set(options.pubsubs ?? ['pubsub'])
   const bindings: BindingCall[] = []

@@ -115,7 +115,8 @@ export class Broker {
     }
     const headers = { 'content-type': 'application/cloudevents+json', traceparent: message.event.traceparent }
     const body = JSON.stringify(message.event)
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1; attempt <= this.retry.maxAttempts; attempt++) {
+      if (attempt > 1) await sleep(this.retry.delayMs)
       let response: AppResponse | undefined
       try {
         response = await this.send('POST', match.route, headers, body)
@@ -128,11 +129,7 @@ export class Broker {
         message.outcome = answer === 'SUCCESS' ? 'delivered' : 'dropped'
         return
       }
-      if (attempt >= this.retry.maxAttempts) {
-        message.outcome = 'failed'
-        return
-      }
-      await sleep(this.retry.delayMs)
     }
+    message.outcome = 'failed'
   }
 }
