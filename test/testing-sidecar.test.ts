@@ -228,8 +228,9 @@ test('invoke forwards any method, path, query, headers and body with the app tok
   t.same(got.credential, { kind: 'static', index: 0, fingerprint: fingerprint(APP_TOKEN) })
   t.match(got.headers.traceparent, /^00-/)
 
-  const get = await send(port, 'GET', '/v1.0/invoke/orders/method/hello/plain', auth)
+  const get = await send(port, 'GET', '/v1.0/invoke/orders/method/hello/a%2Fb/method/c', auth)
   t.same([get.statusCode, JSON.parse(get.body)], [201, { echo: null }])
+  t.equal(seen[1]?.url, '/hello/a%2Fb/method/c', 'the method path travels as sent, escapes kept')
 })
 
 test('invoke: the caller\'s token never reaches the app, and no app token configured sends none', async t => {
