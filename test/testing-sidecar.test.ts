@@ -346,3 +346,13 @@ test('recorded headers: token redacted, repeated headers joined, absent ones lef
   t.same(redactHeaders({ 'Dapr-Api-Token': 'secret', cookie: ['a', 'b'], gone: undefined, host: 'h' }, 'dapr-api-token'),
     { 'dapr-api-token': REDACTED, cookie: 'a, b', host: 'h' })
 })
+
+test('concurrent publishes ask the app for its subscriptions once', async t => {
+  const { app, seen } = buildApp(t)
+  const fake = sidecar(t, { appUrl: app })
+  await Promise.all([1, 2, 3].map(async id => await fake.inject({ method: 'POST', url: '/v1.0/publish/pubsub/orders', headers: auth, payload: { id } })))
+  await fake.dapr.settled()
+  t.equal(fake.dapr.calls.filter(c => c.path === '/dapr/subscribe').length, 1)
+  t.equal(seen.length, 3)
+  t.ok(fake.dapr.published.every(m => m.outcome === 'delivered'))
+})

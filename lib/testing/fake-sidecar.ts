@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { normaliseTokens } from '../compare.js'
 import { DaprTokenNotConfiguredError } from '../errors.js'
 import { daprTokenAuth } from '../index.js'
@@ -126,15 +126,15 @@ export function createFakeSidecar (options: FakeSidecarOptions = {}): FakeSideca
   fastify.decorate('dapr', handle)
 
   // Recorded before the auth hook runs, so a refused call shows whether it carried a token.
-  fastify.decorateRequest('daprCallRecord', null)
+  const inbound = new WeakMap<FastifyRequest, CallRecord>()
   fastify.addHook('onRequest', function recordCall (request, _reply, done) {
     const record: CallRecord = { direction: 'in', method: request.method, path: request.url, status: 0, headers: redactHeaders(request.headers, TOKEN_HEADER) }
-    ;(request as unknown as { daprCallRecord: CallRecord }).daprCallRecord = record
+    inbound.set(request, record)
     calls.push(record)
     done()
   })
   fastify.addHook('onResponse', function recordStatus (request, reply, done) {
-    (request as unknown as { daprCallRecord: CallRecord }).daprCallRecord.status = reply.statusCode
+    (inbound.get(request) as CallRecord).status = reply.statusCode
     done()
   })
 

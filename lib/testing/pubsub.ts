@@ -79,11 +79,18 @@ export class Broker {
   readonly messages: PublishedMessage[] = []
   subscriptions: Subscription[] | undefined
   private readonly pending = new Set<Promise<void>>()
+  private loading: Promise<Subscription[]> | undefined
 
   constructor (private readonly send: AppSender, private readonly retry: RetryPolicy) {}
 
   /** Asks the app for its subscriptions (daprd does so at start); kept once the app answered. */
   async loadSubscriptions (): Promise<Subscription[]> {
+    // One question at a time: concurrent publishes share the answer.
+    this.loading ??= this.askApp().finally(() => { this.loading = undefined })
+    return await this.loading
+  }
+
+  private async askApp (): Promise<Subscription[]> {
     if (this.subscriptions !== undefined) return this.subscriptions
     let response: AppResponse
     try {
