@@ -2,6 +2,7 @@ import { normaliseTokens } from './compare.js'
 import { DaprTokenNotConfiguredError, DaprTokenOptionsError } from './errors.js'
 import { buildExemptMatcher, type ExemptMatcher, type ExemptOption } from './exempt.js'
 import { resolverVerifier, staticVerifier, type KeyResolver, type TokenList } from './keys/static.js'
+import { resolveGrpcOption, type GrpcDetection, type GrpcOption } from './grpc.js'
 import type { ErrorResponse } from './refusal.js'
 import type { TokenVerifier } from './verifier.js'
 
@@ -42,6 +43,12 @@ export interface DaprTokenAuthOptions {
   whenUnconfigured?: 'fail' | 'allow'
   /** Level of the log line for each refused request (reason only, never the token). Default `'info'`. */
   logLevel?: DaprTokenLogLevel
+  /**
+   * Default `true`: a refused native gRPC call (HTTP/2, `application/grpc…`) is answered as daprd
+   * answers it, `grpc-status: 16` in a trailers-only response, whatever `errorResponse` says.
+   * `{ web: true, connect: true }` also recognises gRPC-Web and Connect; `false` turns this off.
+   */
+  grpc?: GrpcOption
 }
 
 /** Everything the hook needs, resolved once at registration. */
@@ -56,6 +63,8 @@ export interface ResolvedOptions {
   /** Set when no token is configured: what `ready()` rejects with, unless `whenUnconfigured: 'allow'`. */
   unconfigured: InstanceType<typeof DaprTokenNotConfiguredError> | null
   whenUnconfigured: 'fail' | 'allow'
+  /** Which gRPC-family calls the hook refuses in their own format; `null`: none. */
+  grpc: GrpcDetection | null
 }
 
 const ROLE_DEFAULTS = {
@@ -119,7 +128,8 @@ export function resolveOptions (options: DaprTokenAuthOptions = {}, env: NodeJS.
     errorResponse,
     logLevel,
     unconfigured: null,
-    whenUnconfigured: oneOf('whenUnconfigured', options.whenUnconfigured, ['fail', 'allow'], 'fail')
+    whenUnconfigured: oneOf('whenUnconfigured', options.whenUnconfigured, ['fail', 'allow'], 'fail'),
+    grpc: resolveGrpcOption(options.grpc, fail)
   }
 
   if (options.keyResolver !== undefined) {

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { refusalErrors, type DaprTokenRefusalError, type RefusalReason } from './errors.js'
+import { buildGrpcRefusal, GRPC_DETAIL_MISMATCH, GRPC_DETAIL_MISSING, grpcCallOf, sendGrpcRefusal, type GrpcDetection } from './grpc.js'
 
 /**
  * How a refused request is answered:
@@ -8,6 +9,9 @@ import { refusalErrors, type DaprTokenRefusalError, type RefusalReason } from '.
  * - `'fastify'`: `done(error)` with a `FST_DAPR_TOKEN_*` error, so the error handler answers
  *   (by default Fastify's JSON `{ statusCode, code, error, message }`);
  * - a function: gets the error with the status already set to 401 and returns the body to send.
+ *
+ * These shape HTTP refusals. A gRPC-family call (see lib/grpc.ts) is always refused in its own
+ * format, whatever the mode: its client can read nothing else.
  */
 export type ErrorResponse = 'daprd' | 'fastify' | ErrorResponseFunction
 
@@ -29,12 +33,30 @@ function refuseWithError (_request: FastifyRequest, _reply: FastifyReply, done: 
   done(new refusalErrors[reason]())
 }
 
-export function buildRefusal (mode: ErrorResponse): Refuse {
+function buildHttpRefusal (mode: ErrorResponse): Refuse {
   if (mode === 'daprd') return refuseLikeDaprd
   if (mode === 'fastify') return refuseWithError
   return function refuseWithCustomBody (request, reply, _done, reason) {
     reply.code(401)
     const body = mode(new refusalErrors[reason](), request, reply)
     if (!reply.sent) reply.send(body)
+  }
+}
+
+/**
+ * The refusal for a hook. With gRPC detection on, a refused request's content type is looked at
+ * (only here, never on the accepted path) and gRPC-family calls get daprd's gRPC answer.
+ */
+export function buildRefusal (mode: ErrorResponse, grpc: GrpcDetection | null = null): Refuse {
+  const refuseHttp = buildHttpRefusal(mode)
+  if (grpc === null) return refuseHttp
+  // daprd has two details: absent token, or a token it does not accept. Every other reason
+  // (wrong, duplicate, and whatever a verification mode adds, such as JWT's) is the latter.
+  const missing = buildGrpcRefusal(GRPC_DETAIL_MISSING)
+  const mismatch = buildGrpcRefusal(GRPC_DETAIL_MISMATCH)
+  return function refuseGrpcAware (request, reply, done, reason) {
+    const call = grpcCallOf(request, grpc)
+    if (call === null) return refuseHttp(request, reply, done, reason)
+    sendGrpcRefusal(request, reply, call, reason === 'missing' ? missing : mismatch)
   }
 }
