@@ -1,0 +1,276 @@
+import { Writable } from 'node:stream'
+import { test } from 'tap'
+import Fastify from 'fastify'
+import daprTokenAuth, { fingerprint } from '../lib/index.js'
+import { GRPC_DETAIL_MISMATCH, GRPC_DETAIL_MISSING } from '../lib/grpc.js'
+import { listen, send } from './helpers/http.js'
+import { callHello, frame, greeterApp, h2Request, HELLO_PATH, statusOf, type DecodedStatus } from './helpers/grpc.js'
+
+const TOKEN = 's3cret'
+
+/** What daprd's refusal decodes to, for a detail. */
+function daprdStatus (detail: string): DecodedStatus {
+  return {
+    code: 16,
+    message: 'Unauthorized',
+    details: [{
+      typeUrl: 'type.googleapis.com/google.rpc.ErrorInfo',
+      info: { reason: 'Unauthorized', domain: 'dapr.io', metadata: { 'http.code': '401', 'http.error_message': detail } }
+    }]
+  }
+}
+
+test('a gRPC client without the token metadata gets UNAUTHENTICATED with daprd\'s missing detail', async t => {
+  const { app, seen } = await greeterApp({ token: TOKEN })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  const { error, message } = await callHello(port, [])
+  t.equal(message, undefined)
+  t.ok(error)
+  t.equal(error?.code, 16)
+  t.equal(error?.details, 'Unauthorized')
+  t.same(statusOf(error!), daprdStatus(GRPC_DETAIL_MISSING))
+  t.same(seen, [], 'the handler never ran')
+})
+
+test('a gRPC client with a wrong token gets UNAUTHENTICATED with daprd\'s mismatch detail', async t => {
+  const { app, seen } = await greeterApp({ token: TOKEN })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  const { error } = await callHello(port, [['dapr-api-token', 'nope']])
+  t.equal(error?.code, 16)
+  t.equal(error?.details, 'Unauthorized')
+  t.same(statusOf(error!), daprdStatus(GRPC_DETAIL_MISMATCH))
+  t.same(seen, [])
+})
+
+test('a gRPC client with the right token is served, and the handler does not see the token', async t => {
+  const { app, seen } = await greeterApp({ token: ['new-one', TOKEN] })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  const { error, message } = await callHello(port, [['dapr-api-token', TOKEN]], HELLO_PATH, 'sidecar')
+  t.equal(error, null)
+  t.equal(message, 'hello sidecar')
+  t.same(seen, [{ token: undefined, rawToken: false, credential: { kind: 'static', index: 1, fingerprint: fingerprint(TOKEN) } }])
+})
+
+test('stripHeader: false leaves the token metadata for the gRPC handler', async t => {
+  const { app, seen } = await greeterApp({ token: TOKEN, stripHeader: false })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  t.equal((await callHello(port, [['dapr-api-token', TOKEN]])).message, 'hello dapr')
+  t.equal(seen[0]?.token, TOKEN)
+  t.equal(seen[0]?.rawToken, true)
+})
+
+test('the token metadata sent twice is refused with the mismatch detail, and logged as a duplicate', async t => {
+  const lines: Array<Record<string, unknown>> = []
+  const stream = new Writable({ write (chunk, _encoding, next) { lines.push(JSON.parse(String(chunk))); next() } })
+  const { app, seen } = await greeterApp({ token: TOKEN }, undefined, { logger: { level: 'info', stream } })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  const { error } = await callHello(port, [['dapr-api-token', TOKEN], ['dapr-api-token', TOKEN]])
+  t.equal(error?.code, 16)
+  t.same(statusOf(error!), daprdStatus(GRPC_DETAIL_MISMATCH))
+  t.same(seen, [])
+  const refusals = lines.filter(line => line.msg === 'Dapr API token refused')
+  t.same(refusals.map(line => line.daprTokenAuth), [{ reason: 'duplicate' }])
+  t.notOk(JSON.stringify(lines).includes(TOKEN), 'no log line carries the token')
+})
+
+test('gRPC refusals are logged with their reason, like HTTP ones', async t => {
+  const lines: Array<Record<string, unknown>> = []
+  const stream = new Writable({ write (chunk, _encoding, next) { lines.push(JSON.parse(String(chunk))); next() } })
+  const { app } = await greeterApp({ token: TOKEN, logLevel: 'warn' }, undefined, { logger: { level: 'info', stream } })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  await callHello(port, [])
+  await callHello(port, [['dapr-api-token', 'wrong']])
+  const refusals = lines.filter(line => line.msg === 'Dapr API token refused')
+  t.same(refusals.map(line => [line.level, line.daprTokenAuth]), [[40, { reason: 'missing' }], [40, { reason: 'invalid' }]])
+})
+
+test('every errorResponse mode and role refuses a gRPC call in gRPC form', async t => {
+  const variants = [
+    { role: 'app' as const },
+    { role: 'app' as const, errorResponse: 'daprd' as const },
+    { role: 'sidecar' as const },
+    { role: 'sidecar' as const, errorResponse: 'fastify' as const },
+    { errorResponse: () => ({ custom: true }) }
+  ]
+  for (const variant of variants) {
+    const { app } = await greeterApp({ token: TOKEN, ...variant })
+    const { port } = await listen(app)
+    const missing = await callHello(port, [])
+    const wrong = await callHello(port, [['dapr-api-token', 'wrong']])
+    await app.close()
+    const name = JSON.stringify(variant)
+    t.same(statusOf(missing.error!), daprdStatus(GRPC_DETAIL_MISSING), name)
+    t.same(statusOf(wrong.error!), daprdStatus(GRPC_DETAIL_MISMATCH), name)
+  }
+})
+
+test('a gRPC refusal is one HEADERS frame ending the stream: status 200, grpc-status 16, no body', async t => {
+  const { app } = await greeterApp({ token: TOKEN })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  const response = await h2Request(port, { ':path': HELLO_PATH, 'content-type': 'application/grpc+proto', te: 'trailers' }, frame(Buffer.alloc(0)))
+  t.equal(response.endStream, true, 'trailers-only: END_STREAM on the headers')
+  t.equal(response.headers[':status'], 200)
+  t.equal(response.headers['content-type'], 'application/grpc+proto', 'the codec is echoed')
+  t.equal(response.headers['grpc-status'], '16')
+  t.equal(response.headers['grpc-message'], 'Unauthorized')
+  t.equal(typeof response.headers['grpc-status-details-bin'], 'string')
+  t.notOk(String(response.headers['grpc-status-details-bin']).endsWith('='), 'binary metadata is unpadded base64')
+  t.equal(response.body.length, 0)
+  t.equal(response.trailers, undefined)
+})
+
+test('exempt routes stay open to gRPC calls without a token', async t => {
+  const { app, seen } = await greeterApp({ token: TOKEN, exempt: [`POST ${HELLO_PATH}`] })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  t.equal((await callHello(port, [], '/test.Open/Hello')).message, 'hello dapr', 'config: { daprTokenAuth: false }')
+  t.equal((await callHello(port, [])).message, 'hello dapr', 'exempt option')
+  t.equal((await callHello(port, [['dapr-api-token', 'wrong']])).message, 'hello dapr', 'a wrong token on an exempt route is ignored, as on HTTP')
+  t.same(seen.map(call => call.credential), [null, null, null])
+})
+
+test('an unknown gRPC method without a token is refused before any 404, as daprd does', async t => {
+  const { app } = await greeterApp({ token: TOKEN })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  const { error } = await callHello(port, [], '/test.Nope/Missing')
+  t.equal(error?.code, 16)
+  t.same(statusOf(error!), daprdStatus(GRPC_DETAIL_MISSING))
+})
+
+test('key resolvers decide gRPC calls too, synchronously or not', async t => {
+  let tokens: string[] = ['first']
+  const { app } = await greeterApp({ keyResolver: async () => tokens })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  t.equal((await callHello(port, [['dapr-api-token', 'first']])).message, 'hello dapr')
+  tokens = ['second']
+  const refused = await callHello(port, [['dapr-api-token', 'first']])
+  t.same(statusOf(refused.error!), daprdStatus(GRPC_DETAIL_MISMATCH))
+  t.equal((await callHello(port, [['dapr-api-token', 'second']])).message, 'hello dapr')
+})
+
+test('a key source failure reaches a gRPC client as INTERNAL with the public message only', async t => {
+  const { app } = await greeterApp({ keyResolver: () => { throw new Error('vault at 10.0.0.7 said no') } }, undefined, { logger: false })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  const { error } = await callHello(port, [['dapr-api-token', TOKEN]])
+  t.equal(error?.code, 13)
+  t.equal(error?.details, 'Dapr API token verification is unavailable')
+  t.same(error?.metadata.get('grpc-status-details-bin'), [])
+})
+
+test('a key source that reports itself unavailable (503) reaches a gRPC client as UNAVAILABLE', async t => {
+  const outage = Object.assign(new Error('Dapr API token keys are unavailable: 100% down'), { statusCode: 503, code: 'FST_DAPR_TOKEN_TEST_UNAVAILABLE' })
+  const { app } = await greeterApp({ keyResolver: async () => { throw outage } }, undefined, { logger: false })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  const { error } = await callHello(port, [['dapr-api-token', TOKEN]])
+  t.equal(error?.code, 14)
+  t.equal(error?.details, 'Dapr API token keys are unavailable: 100% down', 'percent-encoded on the wire, decoded by the client')
+  const raw = await h2Request(port, { ':path': HELLO_PATH, 'content-type': 'application/grpc', 'dapr-api-token': TOKEN })
+  t.equal(raw.headers['grpc-message'], 'Dapr API token keys are unavailable: 100%25 down')
+  t.equal(raw.endStream, true)
+})
+
+test('a gRPC call cancelled while an async resolver runs is dropped without an answer or an error', async t => {
+  let resolverCalled!: () => void
+  const called = new Promise<void>(resolve => { resolverCalled = resolve })
+  let release!: () => void
+  const released = new Promise<string>(resolve => { release = () => resolve('other') })
+  const lines: Array<Record<string, unknown>> = []
+  const stream = new Writable({ write (chunk, _encoding, next) { lines.push(JSON.parse(String(chunk))); next() } })
+  const { app } = await greeterApp({ keyResolver: async () => { resolverCalled(); return await released } }, undefined, { logger: { level: 'info', stream } })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  const { connect } = await import('node:http2')
+  const session = connect(`http://127.0.0.1:${port}`)
+  t.teardown(() => session.close())
+  const request = session.request({ ':method': 'POST', ':path': HELLO_PATH, 'content-type': 'application/grpc', 'dapr-api-token': TOKEN })
+  request.on('error', () => {})
+  request.end()
+  await called
+  request.close()
+  await new Promise(resolve => request.once('close', resolve))
+  release()
+  // Bounded wait for the refusal's log line, which comes right before the (skipped) answer.
+  for (let i = 0; i < 50 && !lines.some(line => line.msg === 'Dapr API token refused'); i++) {
+    await new Promise(resolve => setImmediate(resolve))
+  }
+  t.ok(lines.some(line => line.msg === 'Dapr API token refused'))
+  t.notOk(lines.some(line => line.level as number >= 50), 'nothing logged at error')
+})
+
+test('over HTTP/2, other content types still get the configured HTTP refusal', async t => {
+  const { app } = await greeterApp({ token: TOKEN })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  const json = await h2Request(port, { ':path': HELLO_PATH, 'content-type': 'application/json' }, Buffer.from('{}'))
+  t.equal(json.headers[':status'], 401)
+  t.same(JSON.parse(json.body.toString()), { statusCode: 401, code: 'FST_DAPR_TOKEN_MISSING', error: 'Unauthorized', message: 'Missing Dapr API token' })
+  t.equal(json.headers['grpc-status'], undefined)
+
+  for (const contentType of ['application/grpcx', 'application/grpc-web+proto', 'application/connect+proto', 'text/plain']) {
+    const other = await h2Request(port, { ':path': HELLO_PATH, 'content-type': contentType })
+    t.equal(other.headers[':status'], 401, contentType)
+    t.equal(other.headers['grpc-status'], undefined, contentType)
+  }
+})
+
+test('over HTTP/1.1 nothing changes, even with a gRPC content type', async t => {
+  const app = Fastify()
+  await app.register(daprTokenAuth, { token: TOKEN, role: 'sidecar' })
+  app.post(HELLO_PATH, async () => 'ok')
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  const response = await send(port, 'POST', HELLO_PATH, { 'content-type': 'application/grpc' })
+  t.equal(response.statusCode, 401)
+  t.equal(response.headers['content-type'], 'text/plain; charset=utf-8')
+  t.equal(response.body, 'invalid api token\n')
+  t.equal(response.headers['grpc-status'], undefined)
+})
+
+test('grpc: false answers gRPC calls with the HTTP refusal', async t => {
+  const { app } = await greeterApp({ token: TOKEN, grpc: false })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  const response = await h2Request(port, { ':path': HELLO_PATH, 'content-type': 'application/grpc' })
+  t.equal(response.headers[':status'], 401)
+  t.equal(response.headers['grpc-status'], undefined)
+  t.equal(JSON.parse(response.body.toString()).code, 'FST_DAPR_TOKEN_MISSING')
+})
+
+test('fastify.verifyDaprToken never replies, so a gRPC call it refuses reaches the error handler', async t => {
+  const { app } = await greeterApp({ token: TOKEN, addHook: false }, app => {
+    app.post('/test.Guarded/Hello', { onRequest: app.verifyDaprToken }, async () => 'never')
+  })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  const response = await h2Request(port, { ':path': '/test.Guarded/Hello', 'content-type': 'application/grpc' })
+  t.equal(response.headers[':status'], 401)
+  t.equal(JSON.parse(response.body.toString()).code, 'FST_DAPR_TOKEN_MISSING')
+})
