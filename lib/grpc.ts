@@ -158,6 +158,8 @@ export interface GrpcRefusal {
   readonly statusDetails: string
   /** Connect's JSON error: `{ code, message, details: [{ type, value }] }`. */
   readonly connectError: string
+  /** The same, as bytes: a Buffer keeps Fastify from adding `; charset=utf-8` to Connect's `application/json`. */
+  readonly connectBody: Buffer
 }
 
 export function buildGrpcRefusal (detail: string): GrpcRefusal {
@@ -166,9 +168,11 @@ export function buildGrpcRefusal (detail: string): GrpcRefusal {
     message: GRPC_REFUSAL_MESSAGE,
     details: [{ type: ERROR_INFO_TYPE, value: encodeErrorInfo(detail).toString('base64').replace(/=+$/, '') }]
   }
+  const connectError = JSON.stringify(error)
   return Object.freeze({
     statusDetails: encodeRefusalStatus(detail).toString('base64').replace(/=+$/, ''),
-    connectError: JSON.stringify(error)
+    connectError,
+    connectBody: Buffer.from(connectError, 'utf8')
   })
 }
 
@@ -193,7 +197,7 @@ function sendStatusHeaders (request: FastifyRequest, reply: FastifyReply, call: 
     const stream = (request.raw as unknown as Http2ServerRequest).stream
     reply.hijack()
     // The client may have gone meanwhile (an async key resolver): nothing left to answer.
-    if (stream.destroyed || stream.headersSent) return
+    if (stream.destroyed) return
     stream.respond({ ':status': 200, 'content-type': call.contentType, ...status }, { endStream: true })
     return
   }
@@ -207,7 +211,7 @@ function sendStatusHeaders (request: FastifyRequest, reply: FastifyReply, call: 
  */
 export function sendGrpcRefusal (request: FastifyRequest, reply: FastifyReply, call: GrpcCall, refusal: GrpcRefusal): void {
   if (call.protocol === 'connect') {
-    reply.code(401).header('content-type', call.contentType).send(refusal.connectError)
+    reply.code(401).header('content-type', call.contentType).send(refusal.connectBody)
   } else if (call.protocol === 'connect-stream') {
     reply.code(200).header('content-type', call.contentType).send(connectEndStream(`{"error":${refusal.connectError}}`))
   } else {
@@ -228,7 +232,7 @@ export function sendGrpcFailure (request: FastifyRequest, reply: FastifyReply, c
   if (call.protocol === 'connect' || call.protocol === 'connect-stream') {
     const error = JSON.stringify({ code: unavailable ? 'unavailable' : 'internal', message })
     if (call.protocol === 'connect') {
-      reply.code(statusCode).header('content-type', call.contentType).send(error)
+      reply.code(statusCode).header('content-type', call.contentType).send(Buffer.from(error, 'utf8'))
     } else {
       reply.code(200).header('content-type', call.contentType).send(connectEndStream(`{"error":${error}}`))
     }

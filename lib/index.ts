@@ -20,7 +20,14 @@ declare module 'fastify' {
 }
 
 const plugin: FastifyPluginCallback<DaprTokenAuthOptions> = function daprTokenAuthPlugin (fastify, options, done) {
-  const resolved = resolveOptions(options)
+  let resolved: ReturnType<typeof resolveOptions>
+  try {
+    resolved = resolveOptions(options)
+  } catch (error) {
+    // A callback plugin that throws escapes avvio and crashes the process: hand the options
+    // error to `done` so that `register()`/`ready()` reject with it.
+    return done(error as Error)
+  }
   const verifier = resolved.verifier
 
   fastify.decorateRequest('daprToken', null)

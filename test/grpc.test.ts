@@ -1,3 +1,5 @@
+import { once } from 'node:events'
+import { connect, type Http2ServerRequest } from 'node:http2'
 import { Writable } from 'node:stream'
 import { test } from 'tap'
 import Fastify from 'fastify'
@@ -97,22 +99,26 @@ test('gRPC refusals are logged with their reason, like HTTP ones', async t => {
 })
 
 test('every errorResponse mode and role refuses a gRPC call in gRPC form', async t => {
+  const fastifyJson = '{"statusCode":401,"code":"FST_DAPR_TOKEN_MISSING","error":"Unauthorized","message":"Missing Dapr API token"}'
   const variants = [
-    { role: 'app' as const },
-    { role: 'app' as const, errorResponse: 'daprd' as const },
-    { role: 'sidecar' as const },
-    { role: 'sidecar' as const, errorResponse: 'fastify' as const },
-    { errorResponse: () => ({ custom: true }) }
+    { options: { role: 'app' as const }, http: fastifyJson },
+    { options: { role: 'app' as const, errorResponse: 'daprd' as const }, http: 'invalid api token\n' },
+    { options: { role: 'sidecar' as const }, http: 'invalid api token\n' },
+    { options: { role: 'sidecar' as const, errorResponse: 'fastify' as const }, http: fastifyJson },
+    { options: { errorResponse: () => ({ custom: true }) }, http: '{"custom":true}' }
   ]
-  for (const variant of variants) {
-    const { app } = await greeterApp({ token: TOKEN, ...variant })
+  for (const { options, http } of variants) {
+    const { app } = await greeterApp({ token: TOKEN, ...options })
     const { port } = await listen(app)
     const missing = await callHello(port, [])
     const wrong = await callHello(port, [['dapr-api-token', 'wrong']])
+    const plain = await h2Request(port, { ':path': HELLO_PATH, 'content-type': 'application/json' }, Buffer.from('{}'))
     await app.close()
-    const name = JSON.stringify(variant)
+    const name = JSON.stringify(options)
     t.same(statusOf(missing.error!), daprdStatus(GRPC_DETAIL_MISSING), name)
     t.same(statusOf(wrong.error!), daprdStatus(GRPC_DETAIL_MISMATCH), name)
+    t.equal(plain.headers[':status'], 401, `${name}: HTTP refusals keep their form`)
+    t.equal(plain.body.toString(), http, name)
   }
 })
 
@@ -195,30 +201,67 @@ test('a key source that reports itself unavailable (503) reaches a gRPC client a
 test('a gRPC call cancelled while an async resolver runs is dropped without an answer or an error', async t => {
   let resolverCalled!: () => void
   const called = new Promise<void>(resolve => { resolverCalled = resolve })
-  let release!: () => void
-  const released = new Promise<string>(resolve => { release = () => resolve('other') })
+  let first = true
   const lines: Array<Record<string, unknown>> = []
   const stream = new Writable({ write (chunk, _encoding, next) { lines.push(JSON.parse(String(chunk))); next() } })
-  const { app } = await greeterApp({ keyResolver: async () => { resolverCalled(); return await released } }, undefined, { logger: { level: 'info', stream } })
+  const { app } = await greeterApp({
+    keyResolver: async request => {
+      if (first) {
+        // Answer the first call only once the server has seen its client go away.
+        first = false
+        resolverCalled()
+        await once((request.raw as unknown as Http2ServerRequest).stream, 'close')
+      }
+      return 'other'
+    }
+  }, undefined, { logger: { level: 'info', stream } })
   t.teardown(() => app.close())
   const { port } = await listen(app)
 
-  const { connect } = await import('node:http2')
   const session = connect(`http://127.0.0.1:${port}`)
   t.teardown(() => session.close())
   const request = session.request({ ':method': 'POST', ':path': HELLO_PATH, 'content-type': 'application/grpc', 'dapr-api-token': TOKEN })
+  let answered = false
+  request.on('response', () => { answered = true })
   request.on('error', () => {})
   request.end()
   await called
   request.close()
-  await new Promise(resolve => request.once('close', resolve))
-  release()
+  await once(request, 'close')
   // Bounded wait for the refusal's log line, which comes right before the (skipped) answer.
-  for (let i = 0; i < 50 && !lines.some(line => line.msg === 'Dapr API token refused'); i++) {
+  for (let i = 0; i < 100 && !lines.some(line => line.msg === 'Dapr API token refused'); i++) {
     await new Promise(resolve => setImmediate(resolve))
   }
   t.ok(lines.some(line => line.msg === 'Dapr API token refused'))
-  t.notOk(lines.some(line => line.level as number >= 50), 'nothing logged at error')
+  t.notOk(lines.some(line => (line.level as number) >= 50), 'nothing logged at error')
+  t.equal(answered, false)
+  t.equal((await callHello(port, [['dapr-api-token', 'other']])).message, 'hello dapr', 'the server carries on')
+})
+
+test('with gRPC answers off, or on an exempt route, a key source failure behaves as for HTTP', async t => {
+  const { app, seen } = await greeterApp({ keyResolver: () => { throw new Error('down') }, grpc: false }, app => {
+    app.post('/test.Guarded/Hello', { onRequest: app.verifyDaprToken }, async () => 'never')
+  }, { logger: false })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  const off = await h2Request(port, { ':path': HELLO_PATH, 'content-type': 'application/grpc', 'dapr-api-token': TOKEN })
+  t.equal(off.headers[':status'], 500)
+  t.equal(JSON.parse(off.body.toString()).code, 'FST_DAPR_TOKEN_RESOLVER_FAILED')
+  t.equal((await callHello(port, [['dapr-api-token', TOKEN]], '/test.Open/Hello')).message, 'hello dapr', 'exempt: served')
+  t.equal(seen.length, 1)
+})
+
+test('fastify.verifyDaprToken hands a key source failure on a gRPC call to the error handler', async t => {
+  const { app } = await greeterApp({ keyResolver: () => { throw new Error('down') }, addHook: false }, app => {
+    app.post('/test.Guarded/Hello', { onRequest: app.verifyDaprToken }, async () => 'never')
+  }, { logger: false })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  const response = await h2Request(port, { ':path': '/test.Guarded/Hello', 'content-type': 'application/grpc', 'dapr-api-token': TOKEN })
+  t.equal(response.headers[':status'], 500)
+  t.equal(JSON.parse(response.body.toString()).code, 'FST_DAPR_TOKEN_RESOLVER_FAILED')
 })
 
 test('over HTTP/2, other content types still get the configured HTTP refusal', async t => {
