@@ -176,6 +176,19 @@ export function buildGrpcRefusal (detail: string): GrpcRefusal {
   })
 }
 
+// Built once: daprd has two details, so two prepared answers serve every refusal.
+const MISSING = buildGrpcRefusal(GRPC_DETAIL_MISSING)
+const MISMATCH = buildGrpcRefusal(GRPC_DETAIL_MISMATCH)
+
+/**
+ * The answer for a refusal reason. daprd tells an absent token from one it does not accept;
+ * every reason but `missing` (wrong, duplicate, and whatever a verification mode such as JWT
+ * adds to `refusalErrors`) is the latter.
+ */
+export function grpcRefusalFor (reason: string): GrpcRefusal {
+  return reason === 'missing' ? MISSING : MISMATCH
+}
+
 /** Connect's end-of-stream envelope: flag 0x02, big-endian length, JSON `{ error }`. */
 function connectEndStream (json: string): Buffer {
   const payload = Buffer.from(json, 'utf8')
@@ -242,4 +255,26 @@ export function sendGrpcFailure (request: FastifyRequest, reply: FastifyReply, c
     'grpc-status': String(unavailable ? GRPC_STATUS.UNAVAILABLE : GRPC_STATUS.INTERNAL),
     'grpc-message': percentEncodeGrpcMessage(message)
   })
+}
+
+/**
+ * For an error handler behind `fastify.verifyDaprToken` (which never replies itself): answers a
+ * gRPC-family call that the plugin refused, or whose key source failed, exactly as the hook does,
+ * and returns `true`. Returns `false` and does nothing for any other request or error, so the
+ * handler goes on as usual. `grpc` is the same option as the plugin's (default `true`).
+ */
+export function replyDaprTokenGrpcError (request: FastifyRequest, reply: FastifyReply, error: unknown, grpc: GrpcOption = true): boolean {
+  const detection = resolveGrpcOption(grpc, message => { throw new TypeError(`replyDaprTokenGrpcError: ${message}`) })
+  const candidate = error as { code?: unknown, statusCode?: unknown, message?: unknown } | null
+  if (detection === null || candidate === null || typeof candidate !== 'object' ||
+    typeof candidate.code !== 'string' || !candidate.code.startsWith('FST_DAPR_TOKEN_') ||
+    typeof candidate.statusCode !== 'number' || typeof candidate.message !== 'string') return false
+  const call = grpcCallOf(request, detection)
+  if (call === null) return false
+  if (candidate.statusCode === 401) {
+    sendGrpcRefusal(request, reply, call, grpcRefusalFor(candidate.code === 'FST_DAPR_TOKEN_MISSING' ? 'missing' : 'mismatch'))
+  } else {
+    sendGrpcFailure(request, reply, call, candidate.statusCode, candidate.message)
+  }
+  return true
 }

@@ -69,3 +69,5 @@ export {
 } from './errors.js'
 export { DAPRD_REFUSAL_BODY } from './refusal.js'
 export { fingerprint } from './fingerprint.js'
+export type { GrpcOption, GrpcOptions } from './grpc.js'
+export { replyDaprTokenGrpcError, GRPC_DETAIL_MISSING, GRPC_DETAIL_MISMATCH } from './grpc.js'

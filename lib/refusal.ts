@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { refusalErrors, type DaprTokenRefusalError, type RefusalReason } from './errors.js'
-import { buildGrpcRefusal, GRPC_DETAIL_MISMATCH, GRPC_DETAIL_MISSING, grpcCallOf, sendGrpcRefusal, type GrpcDetection } from './grpc.js'
+import { grpcCallOf, grpcRefusalFor, sendGrpcRefusal, type GrpcDetection } from './grpc.js'
 
 /**
  * How a refused request is answered:
@@ -50,13 +50,9 @@ function buildHttpRefusal (mode: ErrorResponse): Refuse {
 export function buildRefusal (mode: ErrorResponse, grpc: GrpcDetection | null = null): Refuse {
   const refuseHttp = buildHttpRefusal(mode)
   if (grpc === null) return refuseHttp
-  // daprd has two details: absent token, or a token it does not accept. Every other reason
-  // (wrong, duplicate, and whatever a verification mode adds, such as JWT's) is the latter.
-  const missing = buildGrpcRefusal(GRPC_DETAIL_MISSING)
-  const mismatch = buildGrpcRefusal(GRPC_DETAIL_MISMATCH)
   return function refuseGrpcAware (request, reply, done, reason) {
     const call = grpcCallOf(request, grpc)
     if (call === null) return refuseHttp(request, reply, done, reason)
-    sendGrpcRefusal(request, reply, call, reason === 'missing' ? missing : mismatch)
+    sendGrpcRefusal(request, reply, call, grpcRefusalFor(reason))
   }
 }

@@ -2,8 +2,8 @@ import { once } from 'node:events'
 import { connect, type Http2ServerRequest } from 'node:http2'
 import { Writable } from 'node:stream'
 import { test } from 'tap'
-import Fastify from 'fastify'
-import daprTokenAuth, { fingerprint } from '../lib/index.js'
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
+import daprTokenAuth, { DaprTokenMissingError, fingerprint, replyDaprTokenGrpcError } from '../lib/index.js'
 import { GRPC_DETAIL_MISMATCH, GRPC_DETAIL_MISSING } from '../lib/grpc.js'
 import { listen, send } from './helpers/http.js'
 import { callHello, frame, greeterApp, h2Request, HELLO_PATH, statusOf, type DecodedStatus } from './helpers/grpc.js'
@@ -316,4 +316,52 @@ test('fastify.verifyDaprToken never replies, so a gRPC call it refuses reaches t
   const response = await h2Request(port, { ':path': '/test.Guarded/Hello', 'content-type': 'application/grpc' })
   t.equal(response.headers[':status'], 401)
   t.equal(JSON.parse(response.body.toString()).code, 'FST_DAPR_TOKEN_MISSING')
+})
+
+test('replyDaprTokenGrpcError lets an error handler behind verifyDaprToken answer gRPC calls as the hook does', async t => {
+  let fail = false
+  const { app, seen } = await greeterApp({ keyResolver: () => { if (fail) throw new Error('down'); return TOKEN }, addHook: false }, app => {
+    app.addHook('onRequest', (request, reply, done) => {
+      if (request.url.startsWith('/test.Greeter/')) return app.verifyDaprToken(request, reply, done)
+      done()
+    })
+    app.post('/test.Broken/Hello', async () => { throw Object.assign(new Error('boom'), { statusCode: 400 }) })
+    app.post('/json', async () => 'never')
+    app.setErrorHandler((error: Error & { statusCode?: number, code?: string }, request, reply) => {
+      if (replyDaprTokenGrpcError(request, reply, error)) return
+      reply.code(error.statusCode ?? 500).send({ handled: error.code ?? error.message })
+    })
+  }, { logger: false })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  t.same(statusOf((await callHello(port, [])).error!), daprdStatus(GRPC_DETAIL_MISSING))
+  t.same(statusOf((await callHello(port, [['dapr-api-token', 'wrong']])).error!), daprdStatus(GRPC_DETAIL_MISMATCH))
+  t.equal((await callHello(port, [['dapr-api-token', TOKEN]])).message, 'hello dapr')
+  t.equal(seen.length, 1)
+  fail = true
+  const failure = await callHello(port, [['dapr-api-token', TOKEN]])
+  t.equal(failure.error?.code, 13)
+  t.equal(failure.error?.details, 'Dapr API token verification is unavailable')
+
+  const http = await h2Request(port, { ':path': HELLO_PATH, 'content-type': 'application/json' }, Buffer.from('{}'))
+  t.equal(http.headers[':status'], 401, 'not a gRPC call: left to the handler')
+  t.same(JSON.parse(http.body.toString()), { handled: 'FST_DAPR_TOKEN_MISSING' })
+  const other = await h2Request(port, { ':path': '/test.Broken/Hello', 'content-type': 'application/grpc' }, frame(Buffer.alloc(0)))
+  t.equal(other.headers[':status'], 400, 'not our error: left to the handler')
+  t.same(JSON.parse(other.body.toString()), { handled: 'boom' })
+})
+
+test('replyDaprTokenGrpcError declines what it cannot answer and rejects a bad option', async t => {
+  const request = { headers: { 'content-type': 'application/grpc' }, raw: { httpVersionMajor: 2 } } as unknown as FastifyRequest
+  const reply = {} as FastifyReply
+  const refusal = new DaprTokenMissingError()
+  t.equal(replyDaprTokenGrpcError(request, reply, refusal, false), false, 'grpc: false')
+  t.equal(replyDaprTokenGrpcError(request, reply, null), false)
+  t.equal(replyDaprTokenGrpcError(request, reply, 'FST_DAPR_TOKEN_MISSING'), false)
+  t.equal(replyDaprTokenGrpcError(request, reply, { code: 'FST_DAPR_TOKEN_MISSING', message: 'no status' }), false)
+  t.equal(replyDaprTokenGrpcError(request, reply, { code: 'FST_DAPR_TOKEN_MISSING', statusCode: 401 }), false, 'no message')
+  t.equal(replyDaprTokenGrpcError(request, reply, { code: 42, statusCode: 401, message: 'x' }), false)
+  t.throws(() => replyDaprTokenGrpcError(request, reply, refusal, { web: 'yes' } as unknown as boolean),
+    new TypeError('replyDaprTokenGrpcError: `grpc.web` must be true or false'))
 })
