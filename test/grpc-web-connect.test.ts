@@ -5,7 +5,7 @@ import { createConnectTransport, createGrpcWebTransport } from '@connectrpc/conn
 import { Dapr, GetMetadataRequestSchema } from '@dapr/dapr/proto/dapr/proto/runtime/v1/dapr_pb'
 import { create } from '@bufbuild/protobuf'
 import daprTokenAuth, { type DaprTokenAuthOptions } from '../lib/index.js'
-import { GRPC_DETAIL_MISMATCH, GRPC_DETAIL_MISSING, percentEncodeGrpcMessage } from '../lib/grpc.js'
+import { GRPC_DETAIL_MISMATCH, GRPC_DETAIL_MISSING, grpcRefusalFor, percentEncodeGrpcMessage } from '../lib/grpc.js'
 import { listen, send } from './helpers/http.js'
 import { decodeErrorInfo, decodeStatus } from './helpers/grpc.js'
 
@@ -237,4 +237,11 @@ test('grpc-message is percent-encoded as the gRPC spec asks', async t => {
   t.equal(percentEncodeGrpcMessage('clé ✓'), 'cl%C3%A9 %E2%9C%93')
   t.equal(percentEncodeGrpcMessage(' ~'), ' ~', 'printable ASCII bounds stay')
   t.equal(percentEncodeGrpcMessage('\u007f'), '%7F')
+})
+
+test('every refusal reason but missing maps to daprd\'s mismatch detail, including reasons other modes add', async t => {
+  const detailOf = (reason: string): string | undefined => decodeStatus(Buffer.from(grpcRefusalFor(reason).statusDetails, 'base64')).details[0]?.info.metadata['http.error_message']
+  t.equal(detailOf('missing'), GRPC_DETAIL_MISSING)
+  for (const reason of ['invalid', 'duplicate', 'expired', 'bad-signature']) t.equal(detailOf(reason), GRPC_DETAIL_MISMATCH, reason)
+  t.equal(grpcRefusalFor('expired'), grpcRefusalFor('invalid'), 'prepared once, shared')
 })
