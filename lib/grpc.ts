@@ -8,8 +8,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
  * with HTTP 200 and a trailers-only response (`grpc-status: 16`, `grpc-message: Unauthorized`)
  * whose `grpc-status-details-bin` holds a `google.rpc.Status` with one `google.rpc.ErrorInfo`
  * (reason `Unauthorized`, domain `dapr.io`, metadata `http.code: 401` and `http.error_message`
- * with the detail below). This module rebuilds that answer byte for byte, and Connect's
- * equivalent. Nothing here runs unless a request is being refused.
+ * with the detail below). This module rebuilds that answer field for field (daprd's Go encoder
+ * writes map entries in no fixed order; here they are sorted by key), and Connect's equivalent.
+ * Nothing here runs unless a request is being refused.
  */
 
 /** Which gRPC-family protocols, besides native gRPC over HTTP/2, are refused in their own format. */
