@@ -1,7 +1,7 @@
 import { connect as http2Connect, constants, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2'
 import * as grpc from '@grpc/grpc-js'
 import protobuf from 'protobufjs'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import daprTokenAuth, { type DaprTokenAuthOptions } from '../../lib/index.js'
 
 /*
@@ -59,7 +59,7 @@ export async function greeterApp (options: DaprTokenAuthOptions, configure?: (ap
   const seen: SeenCall[] = []
   await app.register(daprTokenAuth, options)
   app.addContentTypeParser(/^application\/grpc/, { parseAs: 'buffer' }, (_request, body, done) => { done(null, body) })
-  const hello = (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply): void => {
+  const hello = (request: FastifyRequest, reply: FastifyReply): void => {
     const raw = request.raw.rawHeaders
     seen.push({ token: request.headers['dapr-api-token'], rawToken: raw.some(name => name.toLowerCase() === 'dapr-api-token'), credential: request.daprToken })
     const body = request.body as Buffer
