@@ -83,6 +83,7 @@ test('the token metadata sent twice is refused with the mismatch detail, and log
   const refusals = lines.filter(line => line.msg === 'Dapr API token refused')
   t.same(refusals.map(line => line.daprTokenAuth), [{ reason: 'duplicate' }])
   t.notOk(JSON.stringify(lines).includes(TOKEN), 'no log line carries the token')
+  t.same(lines.filter(line => (line.level as number) >= 40), [], 'no warning or error from answering on the stream')
 })
 
 test('gRPC refusals are logged with their reason, like HTTP ones', async t => {
