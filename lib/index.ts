@@ -24,8 +24,7 @@ const plugin: FastifyPluginCallback<DaprTokenAuthOptions> = function daprTokenAu
   try {
     resolved = resolveOptions(options)
   } catch (error) {
-    // A callback plugin that throws escapes avvio and crashes the process: hand the options
-    // error to `done` so that `register()`/`ready()` reject with it.
+    // A throw here would escape avvio as an uncaught exception; through done() it rejects ready().
     return done(error as Error)
   }
   const verifier = resolved.verifier
@@ -64,10 +63,35 @@ export {
   DaprTokenOptionsError,
   DaprTokenNoKeysError,
   DaprTokenResolverError,
+  DaprTokenMalformedError,
+  DaprTokenUnsignedError,
+  DaprTokenAlgorithmError,
+  DaprTokenBadSignatureError,
+  DaprTokenExpiredError,
+  DaprTokenNotYetValidError,
+  DaprTokenClaimMismatchError,
+  DaprTokenMissingClaimError,
+  DaprTokenUnknownKeyError,
+  DaprTokenUnusableKeyError,
+  DaprTokenKeySourceUnavailableError,
   type DaprTokenRefusalError,
   type RefusalReason
 } from './errors.js'
 export { DAPRD_REFUSAL_BODY } from './refusal.js'
 export { fingerprint } from './fingerprint.js'
+export type {
+  DaprJwtOptions,
+  DaprJwtClaims,
+  JwtClaims,
+  JwtHeader,
+  DecodedJwt,
+  JwtKey,
+  JwtKeyResolver,
+  JwtAlgorithm,
+  JwtTokenCredential,
+  ClaimMatch
+} from './jwt/types.js'
+export { fromJwks, type FromJwksOptions, type JwksIssuer, type JwksResolver } from './jwt/jwks.js'
+export { signDaprJwt, type SignDaprJwtOptions } from './jwt/sign.js'
 export type { GrpcOption, GrpcOptions } from './grpc.js'
 export { replyDaprTokenGrpcError, GRPC_DETAIL_MISSING, GRPC_DETAIL_MISMATCH } from './grpc.js'

@@ -3,7 +3,7 @@ import { connect, type Http2ServerRequest } from 'node:http2'
 import { Writable } from 'node:stream'
 import { test } from 'tap'
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
-import daprTokenAuth, { DaprTokenMissingError, fingerprint, replyDaprTokenGrpcError } from '../lib/index.js'
+import daprTokenAuth, { DaprTokenMissingError, fingerprint, replyDaprTokenGrpcError, signDaprJwt } from '../lib/index.js'
 import { GRPC_DETAIL_MISMATCH, GRPC_DETAIL_MISSING } from '../lib/grpc.js'
 import { listen, send } from './helpers/http.js'
 import { callHello, frame, greeterApp, h2Request, HELLO_PATH, statusOf, type DecodedStatus } from './helpers/grpc.js'
@@ -365,4 +365,35 @@ test('replyDaprTokenGrpcError declines what it cannot answer and rejects a bad o
   t.equal(replyDaprTokenGrpcError(request, reply, { code: 42, statusCode: 401, message: 'x' }), false)
   t.throws(() => replyDaprTokenGrpcError(request, reply, refusal, { web: 'yes' } as unknown as boolean),
     new TypeError('replyDaprTokenGrpcError: `grpc.web` must be true or false'))
+})
+
+test('JWT mode over gRPC: a valid JWT is served with its claims, every JWT refusal is daprd\'s mismatch', async t => {
+  const secret = 'grpc-test-hmac-secret-of-32-bytes-at-least!'
+  const lines: Array<Record<string, unknown>> = []
+  const stream = new Writable({ write (chunk, _encoding, next) { lines.push(JSON.parse(String(chunk))); next() } })
+  const { app, seen } = await greeterApp({ jwt: { key: secret, issuer: 'dapr' } }, undefined, { logger: { level: 'info', stream } })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+
+  const valid = signDaprJwt({ app: 'orders' }, { key: secret, issuer: 'dapr' })
+  t.equal((await callHello(port, [['dapr-api-token', valid]])).message, 'hello dapr')
+  t.match(seen, [{ token: undefined, rawToken: false, credential: { kind: 'jwt', claims: { app: 'orders', iss: 'dapr' } } }])
+
+  const refused = [
+    signDaprJwt({}, { key: secret, issuer: 'someone-else' }),
+    signDaprJwt({}, { key: 'another-secret-that-is-long-enough-too!!', issuer: 'dapr' }),
+    signDaprJwt({}, { key: secret, issuer: 'dapr', expiresIn: -60 }),
+    'not.a.jwt'
+  ]
+  for (const token of refused) {
+    const { error } = await callHello(port, [['dapr-api-token', token]])
+    t.equal(error?.code, 16)
+    t.same(statusOf(error!), daprdStatus(GRPC_DETAIL_MISMATCH))
+  }
+  t.same(statusOf((await callHello(port, [])).error!), daprdStatus(GRPC_DETAIL_MISSING))
+  t.equal(seen.length, 1)
+  const reasons = lines.filter(line => line.msg === 'Dapr API token refused').map(line => (line.daprTokenAuth as { reason: string }).reason)
+  t.equal(reasons.length, 5)
+  t.equal(reasons.at(-1), 'missing')
+  t.notOk(reasons.slice(0, 4).includes('missing'), 'JWT reasons are logged as such')
 })
