@@ -102,3 +102,5 @@ export type {
 } from './jwt/types.js'
 export { fromJwks, type FromJwksOptions, type JwksIssuer, type JwksResolver } from './jwt/jwks.js'
 export { signDaprJwt, type SignDaprJwtOptions } from './jwt/sign.js'
+export type { GrpcOption, GrpcOptions } from './grpc.js'
+export { replyDaprTokenGrpcError, GRPC_DETAIL_MISSING, GRPC_DETAIL_MISMATCH } from './grpc.js'
