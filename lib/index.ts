@@ -1,6 +1,7 @@
 import type { FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 import { buildHook, type DaprTokenHook } from './hook.js'
+import { lifecycleOf } from './keys/source.js'
 import { resolveOptions, type DaprTokenAuthOptions } from './options.js'
 import type { DaprTokenCredential } from './verifier.js'
 
@@ -24,6 +25,18 @@ const plugin: FastifyPluginCallback<DaprTokenAuthOptions> = function daprTokenAu
   const verifier = resolved.verifier
 
   fastify.decorateRequest('daprToken', null)
+
+  // A key source with a lifecycle (fromFile, fromEnv, your own) gets the plugin's logger, fails
+  // registration when it has no keys, and is released when the instance closes.
+  const lifecycle = lifecycleOf(options.keyResolver)
+  if (lifecycle !== null) {
+    fastify.addHook('onClose', (_instance, next) => { lifecycle.close(); next() })
+    try {
+      lifecycle.open(fastify.log)
+    } catch (error) {
+      return done(error as Error)
+    }
+  }
 
   if (verifier === null) {
     const error = resolved.unconfigured
@@ -57,8 +70,13 @@ export {
   DaprTokenOptionsError,
   DaprTokenNoKeysError,
   DaprTokenResolverError,
+  DaprTokenKeySourceError,
   type DaprTokenRefusalError,
   type RefusalReason
 } from './errors.js'
 export { DAPRD_REFUSAL_BODY } from './refusal.js'
 export { fingerprint } from './fingerprint.js'
+export { fromEnv, type EnvSourceOptions } from './keys/env.js'
+export { fromFile, parseTokenLines, type FileSourceOptions } from './keys/file.js'
+export { DEFAULT_GRACE_MS } from './keys/state.js'
+export type { KeySource, KeySourceState, KeySourceLogger, KeySourceLifecycle, KeySourceOptions } from './keys/source.js'
