@@ -106,7 +106,6 @@ export function fromFile<K> (path: string, options: FileSourceOptions<K> = {}): 
   }
 
   function schedule (): void {
-    if (closed) return
     if (debounce !== null) {
       debounce.refresh()
       return
