@@ -274,7 +274,7 @@ test('parse reads other keys (a JWK file) with their own fingerprints; its failu
   t.equal(bytes.state().fingerprints[0], fingerprint(fs.readFileSync(path)))
 
   t.throws(() => open(t, path, { parse: () => 'nope' as unknown as string[] }).open(), { message: /`parse` did not return an array of keys$/ })
-  t.throws(() => open(t, path, { parse: () => { throw 'raw' } }).open(), { message: /could not be parsed \(error\)$/ })
+  t.throws(() => open(t, path, { parse: () => { throw 'raw' } }).open(), { message: /could not be parsed \(error\)$/ }) // eslint-disable-line no-throw-literal -- a parser may throw anything
   const opaque = open(t, path, { parse: () => [() => 'a function key'] })
   opaque.open()
   t.same(opaque.state().fingerprints, [fingerprint('')], 'a key JSON cannot show gets a fingerprint, not a crash: give `fingerprint` for such keys')

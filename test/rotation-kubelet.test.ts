@@ -35,10 +35,10 @@ test('a Secret volume swapped 20 times by the kubelet under load: no valid token
   const serverErrors: number[] = []
   let sent = 0
   let oldTokenAcceptedDuringSwap = 0
-  let stop = false
+  const loop = { stop: false }
 
   async function worker (): Promise<void> {
-    for (let i = 0; i < MAX_REQUESTS_PER_WORKER && !stop; i++) {
+    for (let i = 0; i < MAX_REQUESTS_PER_WORKER && !loop.stop; i++) {
       const token = sidecar.token
       const duringSwap = sidecar.swapping !== -1 && token === tokens[sidecar.swapping - 1]
       const response = await send(port, 'POST', '/orders', { 'dapr-api-token': token, 'content-type': 'application/json' }, '{}')
@@ -66,7 +66,7 @@ test('a Secret volume swapped 20 times by the kubelet under load: no valid token
     t.ok(retired, `swap ${i}: the old token is refused once its ${GRACE_MS} ms grace has passed`)
     t.same(source.state().fingerprints, [fingerprint(next)])
   }
-  stop = true
+  loop.stop = true
   await Promise.all(workers)
 
   t.same(refusedValid, [], 'no request carrying a then-valid token was refused')
