@@ -113,7 +113,7 @@ test('a file deleted then recreated: the last good keys stay, the error is repor
   t.equal(source(), served, 'the last good keys stay, same array')
   const error = source.state().lastError
   t.equal(error?.code, 'FST_DAPR_TOKEN_KEY_SOURCE')
-  t.equal(error?.message, `Dapr API token key source file ${path} could not be loaded: it does not exist (ENOENT)`)
+  t.equal(error?.message, `Dapr API token key source file ${path} failed: it does not exist (ENOENT)`)
   t.ok(error?.at instanceof Date)
   t.equal(log.lines.at(-1)?.level, 'error')
   t.equal(log.lines.at(-1)?.message, 'Dapr API token key source failed: serving the last good keys')
@@ -166,7 +166,7 @@ test('a file that becomes unreadable later keeps the last good keys', async t =>
   await mkdir(path)
   t.ok(await eventually(() => /EISDIR/.test(source.state().lastError?.message ?? '')))
   t.same(source(), ['good'])
-  t.equal(source.state().lastError?.message, `Dapr API token key source file ${path} could not be loaded: it cannot be read (EISDIR)`)
+  t.equal(source.state().lastError?.message, `Dapr API token key source file ${path} failed: it cannot be read (EISDIR)`)
   await rm(path, { recursive: true })
   await writeFile(path, 'better')
   t.ok(await eventually(() => source()[0] === 'better'))
@@ -178,7 +178,7 @@ test('an unreadable or missing file at start fails closed with a clear error', a
   t.throws(() => missing.open(), {
     code: 'FST_DAPR_TOKEN_KEY_SOURCE',
     statusCode: 500,
-    message: `Dapr API token key source file ${join(dir, 'absent')} could not be loaded: it does not exist (ENOENT)`
+    message: `Dapr API token key source file ${join(dir, 'absent')} failed: it does not exist (ENOENT)`
   })
   t.throws(() => missing(), { code: 'FST_DAPR_TOKEN_KEY_SOURCE' }, 'a call fails closed too')
   t.equal(missing.state().lastReload, null)
@@ -384,7 +384,7 @@ test('a directory that cannot be watched is reported, and the poll keeps trying 
   const source = open(t, path, { pollMs: 20, log })
   source.open()
   t.same(source(), ['a'], 'keys served even without a watcher')
-  t.equal(source.state().lastError?.message, `Dapr API token key source file ${path} could not be loaded: its directory cannot be watched (ENOSPC)`)
+  t.equal(source.state().lastError?.message, `Dapr API token key source file ${path} failed: its directory cannot be watched (ENOSPC)`)
   t.equal(source.state().watching, false)
   t.ok(await eventually(() => source.state().watching), 'the poll brings the watcher back')
   t.ok(log.lines.some(line => /\(unknown error\)$/.test(String((line.details as { err?: Error }).err?.message))))

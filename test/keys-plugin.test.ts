@@ -46,7 +46,7 @@ test('a file unreadable at registration makes ready() fail with the key source e
   app.register(daprTokenAuth, { keyResolver: fromFile(join(dir, 'missing')) })
   await t.rejects(async () => { await app.ready() }, {
     code: 'FST_DAPR_TOKEN_KEY_SOURCE',
-    message: `Dapr API token key source file ${join(dir, 'missing')} could not be loaded: it does not exist (ENOENT)`
+    message: `Dapr API token key source file ${join(dir, 'missing')} failed: it does not exist (ENOENT)`
   })
   await app.close()
 })
