@@ -84,7 +84,7 @@ test('overlapping changes: each replaced generation keeps its own grace; a key b
   const dir = await tempDir(t)
   const path = join(dir, 'token')
   await writeFile(path, 'a')
-  const source = open(t, path, { graceMs: 300 })
+  const source = open(t, path, { graceMs: 1000 })
   source.open()
   await writeFile(path, 'b')
   t.ok(await eventually(() => source()[0] === 'b'))
@@ -95,7 +95,7 @@ test('overlapping changes: each replaced generation keeps its own grace; a key b
   t.ok(await eventually(() => source()[0] === 'a'))
   t.same(source(), ['a', 'b', 'c'])
   t.same(source.state().grace.map(entry => entry.fingerprint), [fingerprint('b'), fingerprint('c')])
-  t.ok(await eventually(() => source().length === 1))
+  t.ok(await eventually(() => source().length === 1, 200))
   t.same(source(), ['a'])
 })
 
