@@ -21,7 +21,13 @@ declare module 'fastify' {
 }
 
 const plugin: FastifyPluginCallback<DaprTokenAuthOptions> = function daprTokenAuthPlugin (fastify, options, done) {
-  const resolved = resolveOptions(options)
+  let resolved: ReturnType<typeof resolveOptions>
+  try {
+    resolved = resolveOptions(options)
+  } catch (error) {
+    // A throw here would escape avvio as an uncaught exception; through done() it rejects ready().
+    return done(error as Error)
+  }
   const verifier = resolved.verifier
 
   fastify.decorateRequest('daprToken', null)
@@ -71,6 +77,17 @@ export {
   DaprTokenNoKeysError,
   DaprTokenResolverError,
   DaprTokenKeySourceError,
+  DaprTokenMalformedError,
+  DaprTokenUnsignedError,
+  DaprTokenAlgorithmError,
+  DaprTokenBadSignatureError,
+  DaprTokenExpiredError,
+  DaprTokenNotYetValidError,
+  DaprTokenClaimMismatchError,
+  DaprTokenMissingClaimError,
+  DaprTokenUnknownKeyError,
+  DaprTokenUnusableKeyError,
+  DaprTokenKeySourceUnavailableError,
   type DaprTokenRefusalError,
   type RefusalReason
 } from './errors.js'
@@ -80,3 +97,17 @@ export { fromEnv, type EnvSourceOptions } from './keys/env.js'
 export { fromFile, parseTokenLines, type FileSourceOptions } from './keys/file.js'
 export { DEFAULT_GRACE_MS } from './keys/state.js'
 export type { KeySource, KeySourceState, KeySourceLogger, KeySourceLifecycle, KeySourceOptions } from './keys/source.js'
+export type {
+  DaprJwtOptions,
+  DaprJwtClaims,
+  JwtClaims,
+  JwtHeader,
+  DecodedJwt,
+  JwtKey,
+  JwtKeyResolver,
+  JwtAlgorithm,
+  JwtTokenCredential,
+  ClaimMatch
+} from './jwt/types.js'
+export { fromJwks, type FromJwksOptions, type JwksIssuer, type JwksResolver } from './jwt/jwks.js'
+export { signDaprJwt, type SignDaprJwtOptions } from './jwt/sign.js'
