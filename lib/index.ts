@@ -32,9 +32,9 @@ const plugin: FastifyPluginCallback<DaprTokenAuthOptions> = function daprTokenAu
 
   fastify.decorateRequest('daprToken', null)
 
-  // A key source with a lifecycle (fromFile, fromEnv, your own) gets the plugin's logger, fails
-  // registration when it has no keys, and is released when the instance closes.
-  const lifecycle = lifecycleOf(options.keyResolver)
+  // A key source with a lifecycle (fromFile, fromEnv, jwtKeyFrom, fromJwks, your own) gets the
+  // plugin's logger, fails registration when it has no keys, and is released when the instance closes.
+  const lifecycle = lifecycleOf(options.keyResolver ?? options.jwt?.key)
   if (lifecycle !== null) {
     fastify.addHook('onClose', (_instance, next) => { lifecycle.close(); next() })
     try {
@@ -96,6 +96,7 @@ export { fingerprint } from './fingerprint.js'
 export { fromEnv, type EnvSourceOptions } from './keys/env.js'
 export { fromFile, parseTokenLines, type FileSourceOptions } from './keys/file.js'
 export { DEFAULT_GRACE_MS } from './keys/state.js'
+export { jwtKeyFrom, byKid, type JwtKeySelector } from './keys/jwt.js'
 export type { KeySource, KeySourceState, KeySourceLogger, KeySourceLifecycle, KeySourceOptions } from './keys/source.js'
 export type {
   DaprJwtOptions,

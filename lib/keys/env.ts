@@ -1,7 +1,7 @@
 import { normaliseTokens } from '../compare.js'
 import { DaprTokenNotConfiguredError, DaprTokenOptionsError } from '../errors.js'
 import type { KeySource, KeySourceLogger } from './source.js'
-import { KeySourceRecord } from './state.js'
+import { KeySourceRecord, withKeysVersion } from './state.js'
 
 export interface EnvSourceOptions {
   /** Where to read from instead of `process.env` (tests, a parsed `.env`). */
@@ -32,12 +32,12 @@ export function fromEnv (name: string, options: EnvSourceOptions = {}): KeySourc
     const served = record.keys.served
     return served.length > 0 ? served : fail()
   }
-  return Object.assign(resolve, {
+  return withKeysVersion(Object.assign(resolve, {
     open (log?: KeySourceLogger): void {
       record.useLogger(log)
       if (record.keys.served.length === 0) fail()
     },
     close (): void {},
     state: () => record.state()
-  })
+  }), record)
 }

@@ -3,7 +3,7 @@ import { dirname, resolve as resolvePath } from 'node:path'
 import { normaliseTokens } from '../compare.js'
 import { DaprTokenKeySourceError, DaprTokenOptionsError } from '../errors.js'
 import type { KeySource, KeySourceLogger, KeySourceOptions } from './source.js'
-import { checkMs, KeySourceRecord } from './state.js'
+import { checkMs, KeySourceRecord, withKeysVersion } from './state.js'
 
 export interface FileSourceOptions<K = string> extends KeySourceOptions<K> {
   /**
@@ -160,7 +160,7 @@ export function fromFile<K> (path: string, options: FileSourceOptions<K> = {}): 
     return record.keys.served
   }
 
-  return Object.assign(resolve, {
+  return withKeysVersion(Object.assign(resolve, {
     open,
     close (): void {
       closed = true
@@ -171,7 +171,7 @@ export function fromFile<K> (path: string, options: FileSourceOptions<K> = {}): 
       record.keys.close()
     },
     state: () => record.state()
-  })
+  }), record)
 }
 
 /** The whole file, or an error when it changed size while being read (caught mid-write). */

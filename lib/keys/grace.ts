@@ -17,6 +17,8 @@ interface Retiring<K> {
  */
 export class GracefulKeys<K> {
   served: readonly K[] = Object.freeze([])
+  /** Bumped whenever `served` changes, for caches keyed on the keys (the JWT verification cache). */
+  version = 0
   private current: readonly NamedKey<K>[] = []
   private retiring: Array<Retiring<K>> = []
 
@@ -95,5 +97,6 @@ export class GracefulKeys<K> {
       }
     }
     this.served = Object.freeze(served)
+    this.version++
   }
 }

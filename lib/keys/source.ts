@@ -48,6 +48,8 @@ export interface KeySource<K = string> {
   /** Stops watching and clears every timer; the last keys keep being served to requests in flight. */
   close (): void
   state (): KeySourceState
+  /** Changes whenever the served keys change (a reload, a grace expiry): what `jwt.key`'s `keysVersion` wants. */
+  readonly keysVersion: number
 }
 
 /** Options every changing source shares. */

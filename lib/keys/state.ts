@@ -1,7 +1,7 @@
 import { DaprTokenOptionsError } from '../errors.js'
 import { fingerprint as fingerprintOf } from '../fingerprint.js'
 import { GracefulKeys, type NamedKey } from './grace.js'
-import type { KeySourceLogger, KeySourceOptions, KeySourceState } from './source.js'
+import type { KeySource, KeySourceLogger, KeySourceOptions, KeySourceState } from './source.js'
 
 /** Default grace: a rollout restarting the pods whose sidecars still send the old token. */
 export const DEFAULT_GRACE_MS = 300_000
@@ -113,6 +113,11 @@ export class KeySourceRecord<K> {
       this.log?.error({ err: error, daprTokenKeys: { source: this.source } }, 'Dapr API token key source onChange callback threw')
     }
   }
+}
+
+/** Adds the live `keysVersion` getter (Object.assign would copy its value once). */
+export function withKeysVersion<K, T extends Omit<KeySource<K>, 'keysVersion'>> (source: T, record: KeySourceRecord<K>): T & KeySource<K> {
+  return Object.defineProperty(source, 'keysVersion', { get: () => record.keys.version, enumerable: true }) as T & KeySource<K>
 }
 
 function sameList (a: readonly string[], b: readonly string[]): boolean {
