@@ -20,7 +20,7 @@ export const ARGV_WARNING = 'Secrets are never taken as arguments: arguments sho
  * `echo` ends in a newline). `label` names it in errors; the value never appears in one. `multiline` is for PEM keys; a token or
  * secret must be one line, as a header value cannot hold a line break.
  */
-export async function readSecret (io: CliIo, source: SecretSource, label: string, { stdin = true, multiline = false } = {}): Promise<string> {
+export async function readSecret (io: CliIo, source: SecretSource, label: string, { multiline = false } = {}): Promise<string> {
   if (source.file !== undefined && source.env !== undefined) {
     throw new CliError(`give the ${label} as a file or an environment variable, not both`)
   }
@@ -36,14 +36,12 @@ export async function readSecret (io: CliIo, source: SecretSource, label: string
   } else if (source.env !== undefined) {
     where = `environment variable ${source.env}`
     raw = io.env[source.env] ?? ''
-  } else if (stdin) {
+  } else {
     if (io.stdinIsTTY) {
       throw new CliError(`pipe the ${label} into standard input (for example \`printenv APP_API_TOKEN | ...\`), or use --file or --env`)
     }
     where = 'standard input'
     raw = await io.readStdin()
-  } else {
-    throw new CliError(`no ${label} given`)
   }
   const value = raw.trim()
   if (value === '') throw new CliError(`the ${label} from ${where} is empty`)

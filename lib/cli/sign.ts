@@ -12,9 +12,9 @@ const KEY_ALGORITHMS: Readonly<Record<string, { type: readonly string[], curve?:
   RS256: { type: ['rsa'], describe: 'an RSA' },
   RS384: { type: ['rsa'], describe: 'an RSA' },
   RS512: { type: ['rsa'], describe: 'an RSA' },
-  PS256: { type: ['rsa', 'rsa-pss'], describe: 'an RSA' },
-  PS384: { type: ['rsa', 'rsa-pss'], describe: 'an RSA' },
-  PS512: { type: ['rsa', 'rsa-pss'], describe: 'an RSA' },
+  PS256: { type: ['rsa'], describe: 'an RSA' },
+  PS384: { type: ['rsa'], describe: 'an RSA' },
+  PS512: { type: ['rsa'], describe: 'an RSA' },
   ES256: { type: ['ec'], curve: 'prime256v1', describe: 'a P-256 EC' },
   ES384: { type: ['ec'], curve: 'secp384r1', describe: 'a P-384 EC' },
   ES512: { type: ['ec'], curve: 'secp521r1', describe: 'a P-521 EC' },
@@ -41,10 +41,11 @@ function defaultAlgorithm (key: KeyObject): string {
   const type = key.asymmetricKeyType as string
   if (type === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve
-    return Object.keys(KEY_ALGORITHMS).find(alg => KEY_ALGORITHMS[alg]?.curve === curve) ?? 'ES256'
+    return Object.entries(KEY_ALGORITHMS).find(([, need]) => need.curve === curve)?.[0] ?? 'ES256'
   }
   if (type === 'ed25519' || type === 'ed448') return 'EdDSA'
-  return type === 'rsa-pss' ? 'PS256' : 'RS256'
+  // RSA, and anything else, which the RS256 check then names (fast-jwt cannot sign with RSA-PSS-only keys).
+  return 'RS256'
 }
 
 function checkKeyFits (alg: string, key: KeyObject): void {
@@ -121,7 +122,7 @@ Example:
       if (values['secret-file'] !== undefined || values['secret-env'] !== undefined) {
         throw new CliError('give either --key-file or an HMAC secret, not both')
       }
-      key = await readSecret(io, { file: keyFile }, 'private key', { stdin: false, multiline: true })
+      key = await readSecret(io, { file: keyFile }, 'private key', { multiline: true })
       let keyObject: KeyObject
       try {
         keyObject = createPrivateKey(key)

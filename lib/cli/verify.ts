@@ -62,8 +62,8 @@ async function readExpected (values: OptionValues, io: CliIo): Promise<string[]>
   if (role !== 'app' && role !== 'sidecar') throw new CliError(`--role must be app or sidecar, not ${JSON.stringify(role)}`)
   if (files.length === 0 && envs.length === 0) envs.push(ROLE_ENV[role])
   const tokens: string[] = []
-  for (const file of files) tokens.push(await readSecret(io, { file }, 'configured token', { stdin: false }))
-  for (const env of envs) tokens.push(await readSecret(io, { env }, 'configured token', { stdin: false }))
+  for (const file of files) tokens.push(await readSecret(io, { file }, 'configured token'))
+  for (const env of envs) tokens.push(await readSecret(io, { env }, 'configured token'))
   return tokens
 }
 
