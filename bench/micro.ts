@@ -1,0 +1,145 @@
+// The hook alone, called directly with fake request and reply objects: ns per call for each mode,
+// and memory over 1 million refusals of distinct random bad tokens. Prints one JSON object.
+// Run with --expose-gc (the runner does) so heap figures are taken after a collection.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import { buildHook, type DaprTokenHook } from '../lib/hook.js'
+import { resolveOptions, type DaprTokenAuthOptions } from '../lib/options.js'
+import { TOKEN } from './scenarios.js'
+
+const HEADER = 'dapr-api-token'
+const OTHER_TOKENS = ['bV8sK2mQ7xR1tN4pL9wZ3cF6hJ0dG5yA8eU2iO7kM1n', 'Zr5tY8uI1oP4aS7dF0gH3jK6lX9cV2bN5mQ8wE1rT4y']
+const WRONG_TOKEN = 'x'.repeat(TOKEN.length)
+const KEY = Buffer.from(TOKEN)
+
+/** One row of the micro-benchmark: a hook, the token it is shown (undefined: none), the route it lands on. */
+export interface MicroMode {
+  readonly name: string
+  readonly label: string
+  readonly hook: DaprTokenHook
+  readonly token: string | undefined
+  readonly url: string
+}
+
+function pluginHook (options: DaprTokenAuthOptions): DaprTokenHook {
+  const resolved = resolveOptions(options, {})
+  if (resolved.verifier === null) throw new Error('bench: options configure no token')
+  return buildHook(resolved, resolved.verifier, false)
+}
+
+const bareEquality: DaprTokenHook = (request, reply, done) => {
+  if (request.headers[HEADER] === TOKEN) return done()
+  reply.code(401).send()
+}
+
+/** What the plugin avoids: a hash object per request, then a constant-time compare of the digests. */
+const KEY_DIGEST = createHash('sha256').update(KEY).digest()
+const perRequestSha256: DaprTokenHook = (request, reply, done) => {
+  const digest = createHash('sha256').update(String(request.headers[HEADER])).digest()
+  if (timingSafeEqual(digest, KEY_DIGEST)) return done()
+  reply.code(401).send()
+}
+
+/**
+ * Every micro-benchmark row. A new verification mode (JWT HS256/RS256/ES256, cache on and off) is
+ * one more entry built with `pluginHook({...})`.
+ */
+export const MICRO_MODES: readonly MicroMode[] = [
+  { name: 'bare-eq', label: 'bare `===` hook (reference)', hook: bareEquality, token: TOKEN, url: '/hello' },
+  { name: 'sha256', label: 'per-request sha256 + timingSafeEqual (reference: what to avoid)', hook: perRequestSha256, token: TOKEN, url: '/hello' },
+  { name: 'static-1', label: 'static, 1 token, accepted', hook: pluginHook({ token: TOKEN }), token: TOKEN, url: '/hello' },
+  { name: 'static-3', label: 'static, 3 tokens, accepted (last)', hook: pluginHook({ token: [...OTHER_TOKENS, TOKEN] }), token: TOKEN, url: '/hello' },
+  { name: 'resolver', label: 'keyResolver (sync, same array), 1 token, accepted', hook: pluginHook({ keyResolver: () => [TOKEN] as const }), token: TOKEN, url: '/hello' },
+  { name: 'app-refuse', label: 'app role, wrong token, refused (error to the handler)', hook: pluginHook({ token: TOKEN }), token: WRONG_TOKEN, url: '/hello' },
+  { name: 'sidecar-refuse', label: 'sidecar role, wrong token, refused (daprd text)', hook: pluginHook({ role: 'sidecar', token: TOKEN }), token: WRONG_TOKEN, url: '/v1.0/state/s' },
+  { name: 'missing-refuse', label: 'app role, no token, refused', hook: pluginHook({ token: TOKEN }), token: undefined, url: '/hello' },
+  { name: 'exempt', label: 'app role, no token, exempt route (`GET /healthz`)', hook: pluginHook({ token: TOKEN }), token: undefined, url: '/healthz' }
+]
+
+const noop = (): void => {}
+const log = { fatal: noop, error: noop, warn: noop, info: noop, debug: noop, trace: noop }
+
+/** A request as the hook sees it, reusable: `reset` puts the token header back (a success strips it). */
+function fakeRequest (token: string | undefined, url: string): { request: FastifyRequest, reset: () => void } {
+  const headers: Record<string, string> = { host: '127.0.0.1' }
+  const rawHeaders: string[] = []
+  const request = { headers, raw: { rawHeaders }, method: 'GET', routeOptions: { url, config: {} }, log, daprToken: null }
+  const reset = token === undefined
+    ? () => { rawHeaders.length = 0; rawHeaders.push('Host', '127.0.0.1') }
+    : () => { headers[HEADER] = token; rawHeaders.length = 0; rawHeaders.push('Host', '127.0.0.1', HEADER, token) }
+  return { request: request as unknown as FastifyRequest, reset }
+}
+
+function fakeReply (): FastifyReply {
+  const reply = { sent: false, code: () => reply, header: () => reply, send: () => reply }
+  return reply as unknown as FastifyReply
+}
+
+const done: HookHandlerDoneFunction = noop as HookHandlerDoneFunction
+
+/** Median ns per call over `rounds` batches of `batch` calls, the harness's own cost included. */
+function timeCalls (hook: DaprTokenHook, token: string | undefined, url: string, batch: number, rounds: number): number {
+  const { request, reset } = fakeRequest(token, url)
+  const reply = fakeReply()
+  for (let i = 0; i < 20_000; i++) { reset(); hook(request, reply, done) }
+  const samples: number[] = []
+  for (let r = 0; r < rounds; r++) {
+    const start = process.hrtime.bigint()
+    for (let i = 0; i < batch; i++) { reset(); hook(request, reply, done) }
+    samples.push(Number(process.hrtime.bigint() - start) / batch)
+  }
+  samples.sort((a, b) => a - b)
+  return samples[Math.floor(samples.length / 2)] as number
+}
+
+/** RSS and heap around 1 million refusals, each of a distinct random token. */
+function memoryOverRefusals (mode: MicroMode, count: number): Record<string, number> {
+  const gc = (globalThis as { gc?: () => void }).gc ?? noop
+  const reply = fakeReply()
+  const fresh = (): string => randomBytes(24).toString('base64url')
+  const send = (n: number): void => {
+    for (let i = 0; i < n; i++) {
+      const { request, reset } = fakeRequest(fresh(), mode.url)
+      reset()
+      mode.hook(request, reply, done)
+    }
+  }
+  send(20_000)
+  gc()
+  const before = { rss: process.memoryUsage().rss, maxRss: process.resourceUsage().maxRSS * 1024, heap: process.memoryUsage().heapUsed }
+  send(count)
+  const afterNoGc = process.memoryUsage().rss
+  gc()
+  const after = { rss: process.memoryUsage().rss, maxRss: process.resourceUsage().maxRSS * 1024, heap: process.memoryUsage().heapUsed }
+  return {
+    requests: count,
+    peakRssBeforeMB: mb(before.maxRss),
+    peakRssAfterMB: mb(after.maxRss),
+    rssBeforeMB: mb(before.rss),
+    rssAfterMB: mb(after.rss),
+    rssAfterBeforeGcMB: mb(afterNoGc),
+    heapBeforeMB: mb(before.heap),
+    heapAfterMB: mb(after.heap)
+  }
+}
+
+function mb (bytes: number): number {
+  return Math.round(bytes / 1024 / 102.4) / 10
+}
+
+function main (): void {
+  const batch = Number(process.env.BENCH_MICRO_BATCH ?? 200_000)
+  const baseline = timeCalls((_request, _reply, next) => next(), TOKEN, '/hello', batch, 7)
+  const rows = MICRO_MODES.map(mode => {
+    const gross = timeCalls(mode.hook, mode.token, mode.url, batch, 7)
+    return { name: mode.name, label: mode.label, nsPerCall: Math.max(0, Math.round(gross - baseline)), grossNs: Math.round(gross) }
+  })
+  const count = Number(process.env.BENCH_MEMORY_REQUESTS ?? 1_000_000)
+  const memory = ['sidecar-refuse', 'app-refuse'].map(name => {
+    const mode = MICRO_MODES.find(candidate => candidate.name === name) as MicroMode
+    return { name, label: mode.label, ...memoryOverRefusals(mode, count) }
+  })
+  process.stdout.write(JSON.stringify({ harnessNs: Math.round(baseline), rows, memory }) + '\n')
+}
+
+main()
