@@ -36,6 +36,50 @@ export const DaprTokenNoKeysError = createError(
 export const DaprTokenResolverError = createError(
   'FST_DAPR_TOKEN_RESOLVER_FAILED', 'Dapr API token verification is unavailable', 500)
 
+/** JWT: not a compact JWS (three base64url parts with JSON header and payload). Rejected before any crypto. */
+export const DaprTokenMalformedError = createError(
+  'FST_DAPR_TOKEN_MALFORMED', 'Malformed Dapr API token', 401, Error, false)
+
+/** JWT: an unsigned token (`alg: none`, empty signature part). */
+export const DaprTokenUnsignedError = createError(
+  'FST_DAPR_TOKEN_UNSIGNED', 'Unsigned Dapr API token', 401, Error, false)
+
+/** JWT: the token's `alg` is not one of the pinned algorithms, or does not fit the key it names. */
+export const DaprTokenAlgorithmError = createError(
+  'FST_DAPR_TOKEN_ALGORITHM', 'Dapr API token algorithm not allowed', 401, Error, false)
+
+/** JWT: the signature does not verify with the key. */
+export const DaprTokenBadSignatureError = createError(
+  'FST_DAPR_TOKEN_BAD_SIGNATURE', 'Invalid Dapr API token signature', 401, Error, false)
+
+/** JWT: `exp` is past (beyond the clock tolerance), or the token is older than `maxAge`. */
+export const DaprTokenExpiredError = createError(
+  'FST_DAPR_TOKEN_EXPIRED', 'Expired Dapr API token', 401, Error, false)
+
+/** JWT: `nbf` is in the future (beyond the clock tolerance). */
+export const DaprTokenNotYetValidError = createError(
+  'FST_DAPR_TOKEN_NOT_YET_VALID', 'Dapr API token not yet valid', 401, Error, false)
+
+/** JWT: `iss`, `aud` or `sub` is not an allowed value (or has the wrong type, such as an array `iss`). */
+export const DaprTokenClaimMismatchError = createError(
+  'FST_DAPR_TOKEN_CLAIM_MISMATCH', 'Dapr API token claim not allowed', 401, Error, false)
+
+/** JWT: a claim listed in `requiredClaims` is absent. */
+export const DaprTokenMissingClaimError = createError(
+  'FST_DAPR_TOKEN_MISSING_CLAIM', 'Dapr API token lacks a required claim', 401, Error, false)
+
+/** JWT: no key is known for the token (the resolver or the JWKS has nothing for its `kid`/`iss`). */
+export const DaprTokenUnknownKeyError = createError(
+  'FST_DAPR_TOKEN_UNKNOWN_KID', 'Unknown Dapr API token key', 401, Error, false)
+
+/** JWT: the key resolver returned an empty or unusable key: refused, never used as an HMAC secret. */
+export const DaprTokenUnusableKeyError = createError(
+  'FST_DAPR_TOKEN_UNUSABLE_KEY', 'No usable key for the Dapr API token', 401, Error, false)
+
+/** JWT: the key source (a JWKS endpoint) cannot be reached and no key is cached: a generic 503, logged at error. */
+export const DaprTokenKeySourceUnavailableError = createError(
+  'FST_DAPR_TOKEN_KEY_SOURCE_UNAVAILABLE', 'Dapr API token verification is temporarily unavailable', 503)
+
 /**
  * Why a request was refused, and the error each reason is answered with. Modes that verify more
  * (JWT) add their reasons here, so the hook, the logs and the refusal stay one mechanism.
@@ -43,7 +87,17 @@ export const DaprTokenResolverError = createError(
 export const refusalErrors = {
   missing: DaprTokenMissingError,
   invalid: DaprTokenInvalidError,
-  duplicate: DaprTokenDuplicateError
+  duplicate: DaprTokenDuplicateError,
+  malformed: DaprTokenMalformedError,
+  unsigned: DaprTokenUnsignedError,
+  algorithm: DaprTokenAlgorithmError,
+  signature: DaprTokenBadSignatureError,
+  expired: DaprTokenExpiredError,
+  notYetValid: DaprTokenNotYetValidError,
+  claim: DaprTokenClaimMismatchError,
+  missingClaim: DaprTokenMissingClaimError,
+  unknownKey: DaprTokenUnknownKeyError,
+  unusableKey: DaprTokenUnusableKeyError
 } as const
 
 export type RefusalReason = keyof typeof refusalErrors

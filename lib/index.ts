@@ -20,7 +20,13 @@ declare module 'fastify' {
 }
 
 const plugin: FastifyPluginCallback<DaprTokenAuthOptions> = function daprTokenAuthPlugin (fastify, options, done) {
-  const resolved = resolveOptions(options)
+  let resolved: ReturnType<typeof resolveOptions>
+  try {
+    resolved = resolveOptions(options)
+  } catch (error) {
+    // A throw here would escape avvio as an uncaught exception; through done() it rejects ready().
+    return done(error as Error)
+  }
   const verifier = resolved.verifier
 
   fastify.decorateRequest('daprToken', null)
@@ -57,8 +63,33 @@ export {
   DaprTokenOptionsError,
   DaprTokenNoKeysError,
   DaprTokenResolverError,
+  DaprTokenMalformedError,
+  DaprTokenUnsignedError,
+  DaprTokenAlgorithmError,
+  DaprTokenBadSignatureError,
+  DaprTokenExpiredError,
+  DaprTokenNotYetValidError,
+  DaprTokenClaimMismatchError,
+  DaprTokenMissingClaimError,
+  DaprTokenUnknownKeyError,
+  DaprTokenUnusableKeyError,
+  DaprTokenKeySourceUnavailableError,
   type DaprTokenRefusalError,
   type RefusalReason
 } from './errors.js'
 export { DAPRD_REFUSAL_BODY } from './refusal.js'
 export { fingerprint } from './fingerprint.js'
+export type {
+  DaprJwtOptions,
+  DaprJwtClaims,
+  JwtClaims,
+  JwtHeader,
+  DecodedJwt,
+  JwtKey,
+  JwtKeyResolver,
+  JwtAlgorithm,
+  JwtTokenCredential,
+  ClaimMatch
+} from './jwt/types.js'
+export { fromJwks, type FromJwksOptions, type JwksIssuer, type JwksResolver } from './jwt/jwks.js'
+export { signDaprJwt, type SignDaprJwtOptions } from './jwt/sign.js'

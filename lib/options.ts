@@ -1,6 +1,8 @@
 import { normaliseTokens } from './compare.js'
 import { DaprTokenNotConfiguredError, DaprTokenOptionsError } from './errors.js'
 import { buildExemptMatcher, type ExemptMatcher, type ExemptOption } from './exempt.js'
+import { jwtVerifier } from './jwt/verify.js'
+import type { DaprJwtOptions } from './jwt/types.js'
 import { resolverVerifier, staticVerifier, type KeyResolver, type TokenList } from './keys/static.js'
 import type { ErrorResponse } from './refusal.js'
 import type { TokenVerifier } from './verifier.js'
@@ -20,6 +22,11 @@ export interface DaprTokenAuthOptions {
   token?: TokenList
   /** Where the valid tokens come from instead of `token`/the env var (files, secrets, rotation). */
   keyResolver?: KeyResolver
+  /**
+   * Verify the header value as a signed JWT (secret, public key, JWK, key resolver or `fromJwks`)
+   * instead of a shared token. Excludes `token` and `keyResolver`.
+   */
+  jwt?: DaprJwtOptions
   /** Env var read when neither `token` nor `keyResolver` is given. Default per role. */
   envVar?: string
   /** Default `'dapr-api-token'`. */
@@ -120,6 +127,12 @@ export function resolveOptions (options: DaprTokenAuthOptions = {}, env: NodeJS.
     logLevel,
     unconfigured: null,
     whenUnconfigured: oneOf('whenUnconfigured', options.whenUnconfigured, ['fail', 'allow'], 'fail')
+  }
+
+  if (options.jwt !== undefined) {
+    if (options.token !== undefined || options.keyResolver !== undefined) fail('pass either `jwt` or `token`/`keyResolver`, not both')
+    resolved.verifier = jwtVerifier(options.jwt, resolved.header)
+    return resolved
   }
 
   if (options.keyResolver !== undefined) {

@@ -1,12 +1,13 @@
 import type { FastifyRequest } from 'fastify'
 import type { StaticTokenCredential } from './compare.js'
 import type { RefusalReason } from './errors.js'
+import type { JwtTokenCredential } from './jwt/types.js'
 
 /**
  * Which credential a request presented, set on `request.daprToken` after success; never the raw
  * token. Verification modes add their own kinds to this union.
  */
-export type DaprTokenCredential = StaticTokenCredential
+export type DaprTokenCredential = StaticTokenCredential | JwtTokenCredential
 
 /** A credential on success, or the reason for refusing. Returning (not throwing) keeps refusals cheap. */
 export type VerifyOutcome = DaprTokenCredential | RefusalReason

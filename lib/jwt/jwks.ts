@@ -1,0 +1,251 @@
+import { KeyObject, type webcrypto } from 'node:crypto'
+import type { FastifyRequest } from 'fastify'
+import { DaprTokenKeySourceUnavailableError, DaprTokenOptionsError } from '../errors.js'
+import type { DecodedJwt, JwtHeader, JwtKeyResolver } from './types.js'
+
+/**
+ * JWKS as a key resolver, built on `jose` (panva): it validates the fetched set, picks the key for
+ * a token (`kid`, and a key type and curve that fit `alg`, `use`/`key_ops`) and imports it. The
+ * fetch policy is ours, because a verifier in front of every request needs more than jose's
+ * `createRemoteJWKSet` gives: it re-throws once its cache is stale and the endpoint is down, and its
+ * cooldown counts only successful fetches, so during an outage each unknown-`kid` token would cost
+ * a fetch. Here: fetches only from the configured URLs, at most one in flight per URL, at most one
+ * per `cooldownMs` to look for an unknown `kid`, each bounded by `timeoutMs`; cached keys keep
+ * working while the endpoint is down.
+ */
+
+/** One trusted issuer: tokens whose `iss` equals `issuer` exactly are checked against `jwksUri`. */
+export interface JwksIssuer {
+  issuer: string
+  /** Default: `<issuer>/.well-known/jwks.json` (the issuer must then be an https URL). */
+  jwksUri?: string | URL
+}
+
+export interface FromJwksOptions {
+  /** The one JWKS endpoint every token is checked against. */
+  url?: string | URL
+  /**
+   * Several issuers, each with its endpoint: a token's `iss` only selects among these (exact match),
+   * it never makes the resolver fetch from anywhere else. A token from another issuer: 401 unknown key.
+   */
+  issuers?: ReadonlyArray<string | JwksIssuer>
+  /** Abort a fetch after this long. Default 5000. */
+  timeoutMs?: number
+  /** At most one fetch per endpoint per this long to look for an unknown `kid`. Default 30000. */
+  cooldownMs?: number
+  /** Refresh the keys in the background once they are this old (a failure keeps the old keys). Default 600000. */
+  maxAgeMs?: number
+  /** With no keys cached yet, wait this long after a failed fetch before trying again (503 meanwhile). Default 1000. */
+  retryMs?: number
+  /** Allow `http:` endpoints that are not on the loopback interface (default: https only, http on 127.0.0.1/localhost/::1). */
+  allowHttp?: boolean
+  /** Extra request headers for the endpoint. */
+  headers?: Record<string, string>
+}
+
+/** The resolver `fromJwks` returns: pass it as `jwt.key`. */
+export interface JwksResolver extends JwtKeyResolver {
+  (request: FastifyRequest, decoded: DecodedJwt): Promise<KeyObject | undefined>
+  /** Increases whenever a fetched key set differs from the one before (cached verifications are then dropped). */
+  readonly keysVersion: number
+  /** Aborts fetches in flight; afterwards every lookup that needs a fetch fails with a 503. */
+  close (): void
+}
+
+/** A JWKS document larger than this is refused: a key set is a few kilobytes. */
+const MAX_JWKS_BYTES = 1024 * 1024
+
+const NO_MATCH = Symbol('no matching key')
+
+type Jose = typeof import('jose', { with: { 'resolution-mode': 'import' } })
+type LocalSet = (header: { alg: string, kid?: string }) => Promise<unknown>
+
+let jose: Promise<Jose> | undefined
+/** jose is ESM only: loaded on first use, so the shared-token mode never pays for it. */
+async function loadJose (): Promise<Jose> {
+  jose ??= import('jose')
+  return await jose
+}
+
+function fail (message: string): never {
+  throw new DaprTokenOptionsError(`fromJwks: ${message}`)
+}
+
+function unavailable (cause?: unknown): Error {
+  const error = new DaprTokenKeySourceUnavailableError()
+  if (cause !== undefined) error.cause = cause
+  return error
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
+
+function checkUrl (value: unknown, allowHttp: boolean): string {
+  let url: URL
+  try {
+    url = new URL(String(value))
+  } catch {
+    fail(`${JSON.stringify(String(value))} is not a URL`)
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (allowHttp || LOOPBACK.has(url.hostname)))) {
+    fail(`${url.href} must be an https URL (http only on the loopback interface, or with allowHttp)`)
+  }
+  return url.href
+}
+
+function duration (name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(`\`${name}\` must be a non-negative number of milliseconds`)
+  return value
+}
+
+interface Settings {
+  readonly timeoutMs: number
+  readonly cooldownMs: number
+  readonly maxAgeMs: number
+  readonly retryMs: number
+  readonly headers: Record<string, string>
+  readonly closed: AbortController
+  /** Bumped when any endpoint's key set changes. */
+  version: number
+}
+
+/** One endpoint: its current key set and when it was last fetched or tried. */
+class JwksEndpoint {
+  #local: LocalSet | undefined
+  #text: string | undefined
+  #loadedAt = -Infinity
+  #triedAt = -Infinity
+  #pending: Promise<void> | undefined
+  readonly #keys = new WeakMap<object, KeyObject>()
+
+  constructor (readonly url: string, readonly settings: Settings) {}
+
+  async key (header: JwtHeader, request: FastifyRequest): Promise<KeyObject | undefined> {
+    const { cooldownMs, maxAgeMs, retryMs } = this.settings
+    const now = Date.now()
+    if (this.#local === undefined) {
+      // Nothing cached: a fetch must succeed, but not more often than `retryMs` after a failure.
+      if (this.#pending === undefined && now - this.#triedAt < retryMs) throw unavailable()
+      try {
+        await this.#refresh()
+      } catch (error) {
+        throw unavailable(error)
+      }
+    } else if (now - this.#loadedAt >= maxAgeMs && this.#pending === undefined && now - this.#triedAt >= cooldownMs) {
+      // Old keys still answer this request; the refresh runs beside it.
+      this.#refresh().catch(error => request.log.warn({ err: error, jwks: this.url }, 'JWKS refresh failed: verifying with the cached keys'))
+    }
+    let found = await this.#find(header)
+    if (found === NO_MATCH && Date.now() - this.#triedAt >= cooldownMs) {
+      // An unknown `kid` may be a key the issuer just added: look again, at a bounded rate.
+      try {
+        await this.#refresh()
+      } catch (error) {
+        request.log.warn({ err: error, jwks: this.url }, 'JWKS refresh failed: verifying with the cached keys')
+        return undefined
+      }
+      found = await this.#find(header)
+    }
+    return found === NO_MATCH ? undefined : found
+  }
+
+  async #find (header: JwtHeader): Promise<KeyObject | typeof NO_MATCH> {
+    let key: unknown
+    try {
+      key = await (this.#local as LocalSet)(header as { alg: string })
+    } catch (error) {
+      const code = (error as { code?: unknown }).code
+      // No key, or several (a set with more than one fitting key needs a `kid`): the token's doing.
+      if (code === 'ERR_JWKS_NO_MATCHING_KEY' || code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS' || code === 'ERR_JOSE_NOT_SUPPORTED') return NO_MATCH
+      // A key in the set that cannot be imported: the key source's fault.
+      throw unavailable(error)
+    }
+    let object = this.#keys.get(key as object)
+    if (object === undefined) {
+      object = KeyObject.from(key as webcrypto.CryptoKey)
+      this.#keys.set(key as object, object)
+    }
+    return object
+  }
+
+  async #refresh (): Promise<void> {
+    this.#pending ??= this.#load().finally(() => { this.#pending = undefined })
+    await this.#pending
+  }
+
+  async #load (): Promise<void> {
+    const { settings } = this
+    this.#triedAt = Date.now()
+    if (settings.closed.signal.aborted) throw new Error('fromJwks resolver closed')
+    const { createLocalJWKSet } = await loadJose()
+    const response = await fetch(this.url, {
+      headers: { accept: 'application/jwk-set+json, application/json', ...settings.headers },
+      // The allowlist is the URL itself: a redirect elsewhere is refused, not followed.
+      redirect: 'error',
+      signal: AbortSignal.any([AbortSignal.timeout(settings.timeoutMs), settings.closed.signal])
+    })
+    if (response.status !== 200) {
+      await response.body?.cancel()
+      throw new Error(`JWKS endpoint answered HTTP ${response.status}`)
+    }
+    if (Number(response.headers.get('content-length') ?? 0) > MAX_JWKS_BYTES) {
+      await response.body?.cancel()
+      throw new Error('JWKS document too large')
+    }
+    const text = await response.text()
+    if (text.length > MAX_JWKS_BYTES) throw new Error('JWKS document too large')
+    const local = createLocalJWKSet(JSON.parse(text)) as unknown as LocalSet
+    if (text !== this.#text) {
+      if (this.#text !== undefined) settings.version++
+      this.#text = text
+    }
+    this.#local = local
+    this.#loadedAt = Date.now()
+  }
+}
+
+/**
+ * A key resolver for `jwt.key` that takes keys from JWKS endpoints, only ever from the ones given
+ * here: `url` (one endpoint) or `issuers` (the token's `iss` selects one, by exact match). Use with
+ * `jwt.algorithms` set to the public-key algorithms your issuer signs with.
+ */
+export function fromJwks (options: FromJwksOptions): JwksResolver {
+  if (options === null || typeof options !== 'object') fail('options must be an object { url } or { issuers }')
+  const allowHttp = options.allowHttp === true
+  const settings: Settings = {
+    timeoutMs: duration('timeoutMs', options.timeoutMs, 5000),
+    cooldownMs: duration('cooldownMs', options.cooldownMs, 30_000),
+    maxAgeMs: duration('maxAgeMs', options.maxAgeMs, 600_000),
+    retryMs: duration('retryMs', options.retryMs, 1000),
+    headers: { ...options.headers },
+    closed: new AbortController(),
+    version: 0
+  }
+
+  let resolve: (request: FastifyRequest, decoded: DecodedJwt) => Promise<KeyObject | undefined>
+  if (options.url !== undefined) {
+    if (options.issuers !== undefined) fail('pass either `url` or `issuers`, not both')
+    const endpoint = new JwksEndpoint(checkUrl(options.url, allowHttp), settings)
+    resolve = async (request, decoded) => await endpoint.key(decoded.header, request)
+  } else {
+    if (!Array.isArray(options.issuers) || options.issuers.length === 0) fail('pass `url`, or `issuers` as a non-empty array')
+    const byIssuer = new Map<string, JwksEndpoint>()
+    for (const entry of options.issuers) {
+      const { issuer, jwksUri } = typeof entry === 'string' ? { issuer: entry, jwksUri: undefined } : entry
+      if (typeof issuer !== 'string' || issuer === '') fail('each issuer must be a non-empty string')
+      const url = jwksUri ?? `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json`
+      byIssuer.set(issuer, new JwksEndpoint(checkUrl(url, allowHttp), settings))
+    }
+    resolve = async (request, decoded) => {
+      const issuer = decoded.payload.iss
+      // The unverified `iss` only picks among the configured issuers; the signature decides the rest.
+      const endpoint = typeof issuer === 'string' ? byIssuer.get(issuer) : undefined
+      return endpoint === undefined ? undefined : await endpoint.key(decoded.header, request)
+    }
+  }
+
+  return Object.defineProperties(resolve, {
+    keysVersion: { get: () => settings.version, enumerable: true },
+    close: { value: () => settings.closed.abort(), enumerable: true }
+  }) as JwksResolver
+}

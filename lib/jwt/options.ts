@@ -1,0 +1,118 @@
+import { DaprTokenOptionsError } from '../errors.js'
+import { ALL_ALGORITHMS, isHmac } from './algorithms.js'
+import { prepareKey, type PreparedKey } from './keys.js'
+import type { DaprJwtOptions, JwtAlgorithm, JwtKeyResolver } from './types.js'
+
+/** The `jwt` option checked once at registration, in the units fast-jwt takes (milliseconds). */
+export interface ResolvedJwtOptions {
+  readonly algorithms: readonly JwtAlgorithm[]
+  readonly staticKey: PreparedKey | undefined
+  readonly resolver: JwtKeyResolver | undefined
+  readonly issuer: string[] | undefined
+  readonly audience: string[] | undefined
+  readonly subject: string[] | undefined
+  readonly toleranceMs: number
+  readonly maxAgeMs: number | undefined
+  /** `requiredClaims`, plus each claim an allowed-value option names (fast-jwt skips absent claims). */
+  readonly requiredClaims: string[]
+  readonly cache: { readonly max: number, readonly ttlMs: number } | null
+}
+
+const DEFAULT_CACHE = { max: 1000, ttl: 60 }
+
+function fail (message: string): never {
+  throw new DaprTokenOptionsError(message)
+}
+
+function seconds (name: string, value: unknown, positive: boolean): number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (positive && value === 0)) {
+    fail(`\`jwt.${name}\` must be a ${positive ? 'positive' : 'non-negative'} number of seconds`)
+  }
+  return value * 1000
+}
+
+function claimMatch (name: string, value: unknown): string[] | undefined {
+  if (value === undefined) return undefined
+  const list: unknown[] = typeof value === 'string' ? [value] : Array.isArray(value) ? value : []
+  if (list.length === 0 || !list.every(entry => typeof entry === 'string' && entry !== '')) {
+    fail(`\`jwt.${name}\` must be a non-empty string or a non-empty array of them`)
+  }
+  return list as string[]
+}
+
+function checkAlgorithms (value: unknown): JwtAlgorithm[] | undefined {
+  if (value === undefined) return undefined
+  if (!Array.isArray(value) || value.length === 0) fail('`jwt.algorithms` must be a non-empty array, such as [\'RS256\']')
+  for (const algorithm of value) {
+    if (typeof algorithm === 'string' && algorithm.toLowerCase() === 'none') fail('`jwt.algorithms` must not include \'none\': unsigned tokens are never accepted')
+    if (typeof algorithm !== 'string' || !ALL_ALGORITHMS.has(algorithm)) fail(`\`jwt.algorithms\`: unsupported algorithm ${JSON.stringify(algorithm)}`)
+  }
+  const hmac = value.filter(isHmac).length
+  if (hmac !== 0 && hmac !== value.length) {
+    fail('`jwt.algorithms` must not mix HMAC (HS*) and public-key algorithms: one key cannot safely serve both')
+  }
+  return [...new Set(value as JwtAlgorithm[])]
+}
+
+function checkCache (value: unknown): ResolvedJwtOptions['cache'] {
+  if (value === false) return null
+  if (value === undefined || value === true) return { max: DEFAULT_CACHE.max, ttlMs: DEFAULT_CACHE.ttl * 1000 }
+  if (value === null || typeof value !== 'object') fail('`jwt.cache` must be true, false or { max, ttl }')
+  const { max = DEFAULT_CACHE.max, ttl = DEFAULT_CACHE.ttl } = value as { max?: unknown, ttl?: unknown }
+  if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) fail('`jwt.cache.max` must be a positive integer')
+  return { max, ttlMs: seconds('cache.ttl', ttl, true) as number }
+}
+
+/** Validates the `jwt` option; every mistake throws `FST_DAPR_TOKEN_OPTIONS` with what to change. */
+export function resolveJwtOptions (options: DaprJwtOptions): ResolvedJwtOptions {
+  if (options === null || typeof options !== 'object') fail('`jwt` must be an object such as { key, algorithms }')
+  const configured = checkAlgorithms(options.algorithms)
+  let algorithms: readonly JwtAlgorithm[]
+  let staticKey: PreparedKey | undefined
+  let resolver: JwtKeyResolver | undefined
+
+  if (typeof options.key === 'function') {
+    if (configured === undefined) fail('`jwt.algorithms` is required with a key resolver, such as [\'RS256\']')
+    resolver = options.key
+    algorithms = configured
+  } else {
+    if (options.key === undefined || options.key === null) fail('`jwt.key` is required: a secret, a public key, a JWK or a resolver')
+    const prepared = prepareKey(options.key)
+    if (typeof prepared === 'string') fail(`\`jwt.key\`: ${prepared}`)
+    // With no `algorithms`, the single algorithm the key's type implies: never a family.
+    algorithms = configured ?? prepared.algorithms.slice(0, 1)
+    const unfit = algorithms.filter(algorithm => !prepared.algorithms.includes(algorithm))
+    if (unfit.length > 0 || algorithms.length === 0) {
+      fail(`\`jwt.algorithms\` ${unfit.join(', ')} cannot be verified with this ${prepared.hmac ? 'HMAC secret' : 'public key'} (it fits ${prepared.algorithms.join(', ')})`)
+    }
+    staticKey = prepared
+  }
+
+  const issuer = claimMatch('issuer', options.issuer)
+  const audience = claimMatch('audience', options.audience)
+  const subject = claimMatch('subject', options.subject)
+  const maxAgeMs = seconds('maxAge', options.maxAge, true)
+  const requiredClaims = options.requiredClaims ?? []
+  if (!Array.isArray(requiredClaims) || !requiredClaims.every(claim => typeof claim === 'string' && claim !== '')) {
+    fail('`jwt.requiredClaims` must be an array of claim names')
+  }
+  const required = new Set(requiredClaims)
+  if (issuer !== undefined) required.add('iss')
+  if (audience !== undefined) required.add('aud')
+  if (subject !== undefined) required.add('sub')
+  if (maxAgeMs !== undefined) required.add('iat')
+
+  return {
+    algorithms,
+    staticKey,
+    resolver,
+    issuer,
+    audience,
+    subject,
+    toleranceMs: seconds('clockTolerance', options.clockTolerance, false) ?? 0,
+    maxAgeMs,
+    requiredClaims: [...required],
+    cache: checkCache(options.cache)
+  }
+}

@@ -1,0 +1,242 @@
+import { test, type Test } from 'tap'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { Readable } from 'node:stream'
+import daprTokenAuth, { fromJwks, signDaprJwt, DaprTokenOptionsError, type FromJwksOptions, type JwksResolver } from '../lib/index.js'
+import { listen, send } from './helpers/http.js'
+import { ecKeyPair, startJwksServer, type JwksServer } from './helpers/jwt.js'
+
+const k1 = ecKeyPair('k1')
+const k2 = ecKeyPair('k2')
+const token = (key = k1, claims: Record<string, unknown> = {}): string => signDaprJwt({ sub: 'caller', ...claims }, { key: key.privateKey, kid: key.kid })
+
+interface Setup {
+  app: FastifyInstance
+  jwks: JwksServer
+  resolver: JwksResolver
+  logs: Array<{ level: number, msg: string, err?: { message?: string } }>
+  call: (tok: string) => Promise<{ statusCode: number, body: any }>
+}
+
+async function setup (t: Test, options: Partial<FromJwksOptions> = {}, keys = [k1.jwk]): Promise<Setup> {
+  const jwks = await startJwksServer(keys)
+  t.teardown(jwks.close)
+  const resolver = fromJwks({ url: jwks.url, ...options })
+  t.teardown(() => resolver.close())
+  const logs: Setup['logs'] = []
+  const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => { logs.push(JSON.parse(line)) } } } })
+  await app.register(daprTokenAuth, { jwt: { key: resolver, algorithms: ['ES256'] } })
+  app.get('/orders', async request => ({ daprToken: request.daprToken }))
+  t.teardown(() => app.close())
+  const call = async (tok: string): Promise<{ statusCode: number, body: any }> => {
+    const res = await app.inject({ url: '/orders', headers: { 'dapr-api-token': tok } })
+    return { statusCode: res.statusCode, body: JSON.parse(res.body) }
+  }
+  return { app, jwks, resolver, logs, call }
+}
+
+const UNAVAILABLE = {
+  statusCode: 503,
+  code: 'FST_DAPR_TOKEN_KEY_SOURCE_UNAVAILABLE',
+  error: 'Service Unavailable',
+  message: 'Dapr API token verification is temporarily unavailable'
+}
+
+test('a token whose kid is unknown, sent 1,000 times, fetches the JWKS once (cooldown)', async t => {
+  const { jwks, call } = await setup(t)
+  const unknown = token(k2)
+  for (let i = 0; i < 1000; i++) {
+    const res = await call(unknown)
+    if (res.statusCode !== 401 || res.body.code !== 'FST_DAPR_TOKEN_UNKNOWN_KID') t.fail(`request ${i}: ${res.statusCode}`)
+  }
+  t.equal(jwks.fetches, 1)
+  t.equal((await call(token())).statusCode, 200, 'known keys still verify')
+  t.equal(jwks.fetches, 1)
+})
+
+test('JWKS going down after first use: cached keys keep verifying, unknown kids get 401, never 5xx', async t => {
+  const { jwks, call, logs } = await setup(t, { cooldownMs: 0 })
+  t.equal((await call(token())).statusCode, 200)
+  await jwks.close()
+  t.equal((await call(token(k1, { n: 2 }))).statusCode, 200, 'a new token with a cached key verifies with the endpoint down')
+  const unknown = await call(token(k2))
+  t.equal(unknown.statusCode, 401)
+  t.equal(unknown.body.code, 'FST_DAPR_TOKEN_UNKNOWN_KID')
+  t.ok(logs.some(line => line.level === 40 && line.msg === 'JWKS refresh failed: verifying with the cached keys'), 'the failed refresh is logged at warn')
+})
+
+test('JWKS unreachable with no cached key: 503 with a generic body, logged at error, retried at a bounded rate', async t => {
+  const { jwks, call, logs } = await setup(t, { retryMs: 60_000 })
+  jwks.mode = 500
+  const first = await call(token())
+  t.equal(first.statusCode, 503)
+  t.same(first.body, UNAVAILABLE)
+  t.equal(jwks.fetches, 1)
+  const errorLine = logs.find(line => line.level === 50)
+  t.equal(errorLine?.msg, 'Dapr API token key source failed')
+  t.notOk(JSON.stringify(logs).includes(token()), 'no token in the logs')
+  jwks.mode = 'ok'
+  const second = await call(token())
+  t.equal(second.statusCode, 503, 'within retryMs: no new fetch, still 503')
+  t.equal(jwks.fetches, 1)
+})
+
+test('JWKS back after a failure: the next attempt after retryMs succeeds', async t => {
+  const { jwks, call } = await setup(t, { retryMs: 0 })
+  jwks.mode = 502
+  t.equal((await call(token())).statusCode, 503)
+  jwks.mode = 'ok'
+  t.equal((await call(token())).statusCode, 200)
+  t.equal(jwks.fetches, 2)
+})
+
+test('a hanging JWKS endpoint does not hang the request: the fetch times out into a 503', async t => {
+  const { jwks, call } = await setup(t, { timeoutMs: 100 })
+  jwks.mode = 'hang'
+  const res = await call(token())
+  t.equal(res.statusCode, 503)
+  t.same(res.body, UNAVAILABLE)
+})
+
+test('the JWKS endpoint closed from the start (connection refused): 503 over a real socket', async t => {
+  const { jwks, app } = await setup(t)
+  await jwks.close()
+  const { port } = await listen(app)
+  const res = await send(port, 'GET', '/orders', { 'dapr-api-token': token() })
+  t.equal(res.statusCode, 503)
+  t.same(JSON.parse(res.body), UNAVAILABLE)
+})
+
+test('concurrent first requests share one fetch', async t => {
+  const { jwks, call } = await setup(t)
+  const results = await Promise.all([call(token()), call(token(k1, { a: 1 })), call(token(k1, { a: 2 }))])
+  t.same(results.map(r => r.statusCode), [200, 200, 200])
+  t.equal(jwks.fetches, 1)
+})
+
+test('a rotated-in key is fetched on its first token; a removed key stops verifying, cached tokens included', async t => {
+  const { jwks, call, resolver } = await setup(t, { cooldownMs: 0 })
+  const old = token()
+  t.equal((await call(old)).statusCode, 200)
+  t.equal(resolver.keysVersion, 0)
+  jwks.keys = [k2.jwk]
+  t.equal((await call(token(k2))).statusCode, 200, 'unknown kid triggers a refresh that finds it')
+  t.equal(resolver.keysVersion, 1, 'the key set changed')
+  const again = await call(old)
+  t.equal(again.statusCode, 401, 'the cached verification was dropped with the old keys')
+  t.equal(again.body.code, 'FST_DAPR_TOKEN_UNKNOWN_KID')
+})
+
+test('an unchanged key set keeps cached verifications', async t => {
+  const { jwks, call, resolver } = await setup(t, { cooldownMs: 0 })
+  t.equal((await call(token())).statusCode, 200)
+  t.equal((await call(token(k2))).statusCode, 401)
+  t.equal(jwks.fetches, 2)
+  t.equal(resolver.keysVersion, 0)
+})
+
+test('old keys are refreshed in the background after maxAgeMs; a failed refresh keeps them', async t => {
+  const { jwks, call, logs } = await setup(t, { maxAgeMs: 0, cooldownMs: 0 })
+  t.equal((await call(token(k1, { a: 1 }))).statusCode, 200)
+  jwks.mode = 500
+  t.equal((await call(token(k1, { a: 2 }))).statusCode, 200, 'answered from the cached keys while a refresh runs beside it')
+  // Bounded wait for the background refresh to fail and say so.
+  for (let i = 0; i < 100 && !logs.some(line => line.level === 40); i++) await new Promise(resolve => setTimeout(resolve, 10))
+  t.equal(jwks.fetches, 2, 'a background refresh ran')
+  t.ok(logs.some(line => line.level === 40 && line.msg === 'JWKS refresh failed: verifying with the cached keys'))
+  jwks.mode = 'ok'
+  t.equal((await call(token(k1, { a: 3 }))).statusCode, 200)
+})
+
+test('issuers: the token\'s iss selects among the configured endpoints only', async t => {
+  const a = await startJwksServer([k1.jwk])
+  const b = await startJwksServer([{ ...k2.jwk, kid: 'k1' }])
+  t.teardown(a.close)
+  t.teardown(b.close)
+  const resolver = fromJwks({ issuers: [{ issuer: 'https://a.test', jwksUri: a.url }, { issuer: 'https://b.test', jwksUri: new URL(b.url) }] })
+  t.teardown(() => resolver.close())
+  const app = Fastify()
+  await app.register(daprTokenAuth, { jwt: { key: resolver, algorithms: ['ES256'] } })
+  app.get('/', async request => request.daprToken)
+  t.teardown(() => app.close())
+  const call = async (claims: Record<string, unknown>, key = k1): Promise<[number, string | undefined]> => {
+    const res = await app.inject({ url: '/', headers: { 'dapr-api-token': signDaprJwt(claims, { key: key.privateKey, kid: 'k1' }) } })
+    return [res.statusCode, JSON.parse(res.body).code]
+  }
+  t.same(await call({ iss: 'https://a.test' }), [200, undefined])
+  t.same(await call({ iss: 'https://b.test' }), [401, 'FST_DAPR_TOKEN_BAD_SIGNATURE'], 'b\'s key k1 is another key')
+  t.same(await call({ iss: 'https://b.test' }, k2), [200, undefined])
+  t.same(await call({ iss: 'https://evil.test' }), [401, 'FST_DAPR_TOKEN_UNKNOWN_KID'], 'an unlisted issuer is never fetched')
+  t.same(await call({ iss: ['https://a.test'] }), [401, 'FST_DAPR_TOKEN_UNKNOWN_KID'], 'an array iss selects nothing')
+  t.same(await call({}), [401, 'FST_DAPR_TOKEN_UNKNOWN_KID'])
+  t.equal(a.fetches + b.fetches, 2)
+})
+
+test('endpoint answers that are refused: redirect, oversized, not JSON, not a key set, broken key', async t => {
+  const app = Fastify()
+  app.get('/redirect', (_req, reply) => reply.redirect('/jwks'))
+  app.get('/jwks', async () => ({ keys: [k1.jwk] }))
+  app.get('/large', (_req, reply) => reply.header('content-type', 'application/json').send(JSON.stringify({ keys: [k1.jwk], pad: 'x'.repeat(1024 * 1024) })))
+  app.get('/large-chunked', (_req, reply) => reply.header('content-type', 'application/json').send(Readable.from([JSON.stringify({ keys: [k1.jwk], pad: 'x'.repeat(1024 * 1024) })])))
+  app.get('/text', (_req, reply) => reply.send('not json'))
+  app.get('/notaset', async () => ({ nokeys: true }))
+  app.get('/broken', async () => ({ keys: [{ ...k1.jwk, x: 'AAAA' }] }))
+  const { url } = await listen(app)
+  t.teardown(() => app.close())
+  for (const path of ['/redirect', '/large', '/large-chunked', '/text', '/notaset', '/broken']) {
+    const resolver = fromJwks({ url: url + path })
+    const verifying = Fastify()
+    await verifying.register(daprTokenAuth, { jwt: { key: resolver, algorithms: ['ES256'] } })
+    verifying.get('/', async () => 'ok')
+    const res = await verifying.inject({ url: '/', headers: { 'dapr-api-token': token() } })
+    t.equal(res.statusCode, 503, path)
+    t.equal(JSON.parse(res.body).code, 'FST_DAPR_TOKEN_KEY_SOURCE_UNAVAILABLE', path)
+    resolver.close()
+    await verifying.close()
+  }
+})
+
+test('a set with several fitting keys needs a kid; an alg jose will not take from a JWKS is an unknown key', async t => {
+  const { call } = await setup(t, {}, [{ ...k1.jwk, kid: undefined }, { ...k2.jwk, kid: undefined }])
+  const noKid = await call(signDaprJwt({}, { key: k1.privateKey }))
+  t.equal(noKid.body.code, 'FST_DAPR_TOKEN_UNKNOWN_KID')
+
+  const jwks = await startJwksServer([k1.jwk])
+  t.teardown(jwks.close)
+  const resolver = fromJwks({ url: jwks.url })
+  const app = Fastify()
+  await app.register(daprTokenAuth, { jwt: { key: resolver, algorithms: ['HS256'] } })
+  app.get('/', async () => 'ok')
+  t.teardown(() => app.close())
+  const res = await app.inject({ url: '/', headers: { 'dapr-api-token': signDaprJwt({}, { key: 'a-secret-a-secret-a-secret-a-secret', kid: 'k1' }) } })
+  t.equal(JSON.parse(res.body).code, 'FST_DAPR_TOKEN_UNKNOWN_KID')
+})
+
+test('close() aborts: later lookups that need a fetch are a 503', async t => {
+  const { resolver, call, jwks } = await setup(t)
+  resolver.close()
+  t.equal((await call(token())).statusCode, 503)
+  t.equal(jwks.fetches, 0)
+})
+
+test('fromJwks options are checked at creation', async t => {
+  const bad: Array<[unknown, RegExp]> = [
+    [null, /options must be an object/],
+    [{}, /pass `url`, or `issuers`/],
+    [{ issuers: [] }, /pass `url`, or `issuers`/],
+    [{ url: 'https://a.test/jwks', issuers: ['https://a.test'] }, /not both/],
+    [{ url: 'not a url' }, /is not a URL/],
+    [{ url: 'http://idp.example/jwks' }, /must be an https URL/],
+    [{ url: 'ftp://idp.example/jwks' }, /must be an https URL/],
+    [{ issuers: [{ issuer: '' }] }, /non-empty string/],
+    [{ issuers: ['dapr'] }, /is not a URL/],
+    [{ url: 'https://a.test/jwks', timeoutMs: -1 }, /timeoutMs/],
+    [{ url: 'https://a.test/jwks', cooldownMs: 'soon' }, /cooldownMs/]
+  ]
+  for (const [options, message] of bad) {
+    t.throws(() => fromJwks(options as FromJwksOptions), DaprTokenOptionsError)
+    t.throws(() => fromJwks(options as FromJwksOptions), { message }, JSON.stringify(options))
+  }
+  t.doesNotThrow(() => fromJwks({ url: 'http://idp.internal/jwks', allowHttp: true }).close())
+  t.doesNotThrow(() => fromJwks({ url: 'http://localhost:1/jwks' }).close())
+  t.doesNotThrow(() => fromJwks({ issuers: ['https://a.test/'], headers: { authorization: 'x' } }).close())
+})

@@ -1,0 +1,127 @@
+import { test, type Test } from 'tap'
+import Fastify from 'fastify'
+import { createSecretKey, generateKeyPairSync } from 'node:crypto'
+import daprTokenAuth, { signDaprJwt, DaprTokenOptionsError, type DaprTokenAuthOptions, type DaprJwtOptions } from '../lib/index.js'
+import { resolveOptions } from '../lib/options.js'
+import { b64, ecKeyPair, forgeHmac, HS_SECRET, nowSeconds } from './helpers/jwt.js'
+
+async function appWith (t: Test, jwt: DaprJwtOptions, extra: Partial<DaprTokenAuthOptions> = {}) {
+  const app = Fastify()
+  await app.register(daprTokenAuth, { jwt, ...extra })
+  app.get('/', async request => request.daprToken)
+  t.teardown(() => app.close())
+  return async (token: string): Promise<[number, string | undefined]> => {
+    const res = await app.inject({ url: '/', headers: { 'dapr-api-token': token } })
+    return [res.statusCode, JSON.parse(res.body).code]
+  }
+}
+
+test('HMAC secret: HS256 is derived and pinned; HS384/HS512 with the same secret are refused', async t => {
+  const call = await appWith(t, { key: HS_SECRET })
+  t.same(await call(signDaprJwt({}, { key: HS_SECRET })), [200, undefined])
+  t.same(await call(signDaprJwt({}, { key: HS_SECRET, algorithm: 'HS512' })), [401, 'FST_DAPR_TOKEN_ALGORITHM'])
+  t.same(await call(signDaprJwt({}, { key: 'another-secret-another-secret-another' })), [401, 'FST_DAPR_TOKEN_BAD_SIGNATURE'])
+  t.same(await call(forgeHmac({ alg: 'none' }, { exp: nowSeconds() + 60 }, HS_SECRET, 'sha256')), [401, 'FST_DAPR_TOKEN_ALGORITHM'], 'alg none with a signature part')
+  t.same(await call(`${b64({ alg: 'none' })}.${b64({})}.`), [401, 'FST_DAPR_TOKEN_UNSIGNED'])
+  t.same(await call(`${b64({ alg: 'HS256' })}.${b64([1])}.${b64('x')}`), [401, 'FST_DAPR_TOKEN_MALFORMED'], 'payload not an object')
+  t.same(await call(forgeHmac({ alg: 'HS256', crit: ['x'], x: 1 }, {}, HS_SECRET)), [401, 'FST_DAPR_TOKEN_MALFORMED'], 'unknown crit header')
+  t.same(await call(`${b64({ alg: 'HS256' })}.${b64({ exp: '9999999999' })}.${b64('x')}`), [401, 'FST_DAPR_TOKEN_BAD_SIGNATURE'])
+  t.same(await call(forgeHmac({ alg: 'HS256' }, { exp: '9999999999' }, HS_SECRET)), [401, 'FST_DAPR_TOKEN_CLAIM_MISMATCH'], 'exp of the wrong type')
+})
+
+test('HMAC family pinned explicitly; secret given as bytes, a KeyObject or an oct JWK', async t => {
+  const viaBytes = await appWith(t, { key: Buffer.from(HS_SECRET), algorithms: ['HS256', 'HS512'] })
+  t.same(await viaBytes(signDaprJwt({}, { key: HS_SECRET, algorithm: 'HS512' })), [200, undefined])
+  t.same(await viaBytes(signDaprJwt({}, { key: HS_SECRET, algorithm: 'HS384' })), [401, 'FST_DAPR_TOKEN_ALGORITHM'])
+  const viaKeyObject = await appWith(t, { key: createSecretKey(Buffer.from(HS_SECRET)) })
+  t.same(await viaKeyObject(signDaprJwt({}, { key: HS_SECRET })), [200, undefined])
+  const viaJwk = await appWith(t, { key: { kty: 'oct', k: Buffer.from(HS_SECRET).toString('base64url'), alg: 'HS256' } })
+  t.same(await viaJwk(signDaprJwt({}, { key: { kty: 'oct', k: Buffer.from(HS_SECRET).toString('base64url') } })), [200, undefined])
+})
+
+test('public keys of each type: the algorithm follows the key; a JWK string, bytes and certificates-free PEM work', async t => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const ed = generateKeyPairSync('ed25519')
+  const es384 = ecKeyPair('x', 'P-384')
+  const rsaCall = await appWith(t, { key: rsa.publicKey.export({ type: 'spki', format: 'pem' }) })
+  t.same(await rsaCall(signDaprJwt({}, { key: rsa.privateKey })), [200, undefined])
+  t.same(await rsaCall(signDaprJwt({}, { key: rsa.privateKey, algorithm: 'PS256' })), [401, 'FST_DAPR_TOKEN_ALGORITHM'], 'RS256 only unless PS256 is listed')
+  const rsaPem = rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string
+  for (const secret of [rsaPem, rsaPem.trim(), Buffer.from(rsaPem)]) {
+    t.same(await rsaCall(forgeHmac({ alg: 'HS256', typ: 'JWT' }, { exp: nowSeconds() + 60 }, secret)), [401, 'FST_DAPR_TOKEN_ALGORITHM'], 'HS256 signed with the RSA public key as secret')
+  }
+  const psCall = await appWith(t, { key: Buffer.from(rsa.publicKey.export({ type: 'pkcs1', format: 'pem' })), algorithms: ['RS256', 'PS256'] })
+  t.same(await psCall(signDaprJwt({}, { key: rsa.privateKey, algorithm: 'PS256' })), [200, undefined])
+  const edCall = await appWith(t, { key: JSON.stringify(ed.publicKey.export({ format: 'jwk' })) })
+  t.same(await edCall(signDaprJwt({}, { key: ed.privateKey.export({ format: 'jwk' }) })), [200, undefined])
+  const braces = await appWith(t, { key: '{not json, just a secret that starts with a brace}' })
+  t.same(await braces(signDaprJwt({}, { key: '{not json, just a secret that starts with a brace}' })), [200, undefined])
+  const jsonNotJwk = await appWith(t, { key: '{"a":1}' })
+  t.same(await jsonNotJwk(signDaprJwt({}, { key: '{"a":1}' })), [200, undefined], 'JSON that is no JWK is a secret')
+  const esCall = await appWith(t, { key: es384.publicKey })
+  t.same(await esCall(signDaprJwt({}, { key: es384.privateKey.export({ type: 'pkcs8', format: 'pem' }) })), [200, undefined])
+  t.same(await esCall(forgeHmac({ alg: 'HS256' }, {}, es384.publicPem)), [401, 'FST_DAPR_TOKEN_ALGORITHM'])
+})
+
+test('the jwt option is checked at registration: every mistake is FST_DAPR_TOKEN_OPTIONS with what to change', async t => {
+  const es = ecKeyPair('k')
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const secp256k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' })
+  const bad: Array<[unknown, RegExp]> = [
+    [null, /`jwt` must be an object/],
+    [{}, /`jwt.key` is required/],
+    [{ key: '' }, /the key is empty/],
+    [{ key: '   ' }, /the key is empty/],
+    [{ key: 42 }, /a key must be a string/],
+    [{ key: { kty: 'oct', k: '' } }, /the key is empty/],
+    [{ key: { kty: 'oct' } }, /the key is empty/],
+    [{ key: { ...es.jwk, d: 'x' } }, /private JWK/],
+    [{ key: { ...es.jwk, use: 'enc' } }, /not a signature key/],
+    [{ key: { ...es.jwk, alg: 'ES384' } }, /cannot be verified with this public key/],
+    [{ key: { kty: 'RSA', n: '!!', e: 'AQAB' } }, /shorter than 2048 bits/],
+    [{ key: { kty: 'RSA', n: 'AQAB', e: 1 } }, /cannot be parsed/],
+    [{ key: '-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----' }, /cannot be parsed/],
+    [{ key: rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }) }, /private key/],
+    [{ key: rsa.privateKey }, /private key/],
+    [{ key: secp256k1.publicKey }, /not supported/],
+    [{ key: generateKeyPairSync('x25519').publicKey }, /not supported/],
+    [{ key: generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).publicKey }, /not supported/],
+    [{ key: HS_SECRET, issuer: 42 }, /`jwt.issuer`/],
+    [{ key: es.publicPem, algorithms: ['HS256'] }, /HS256 cannot be verified with this public key \(it fits ES256\)/],
+    [{ key: HS_SECRET, algorithms: ['RS256'] }, /RS256 cannot be verified with this HMAC secret/],
+    [{ key: HS_SECRET, algorithms: ['none'] }, /must not include 'none'/],
+    [{ key: HS_SECRET, algorithms: ['NONE'] }, /must not include 'none'/],
+    [{ key: HS_SECRET, algorithms: ['HS256', 'RS256'] }, /must not mix HMAC/],
+    [{ key: HS_SECRET, algorithms: ['XS256'] }, /unsupported algorithm "XS256"/],
+    [{ key: HS_SECRET, algorithms: [] }, /non-empty array/],
+    [{ key: HS_SECRET, algorithms: 'HS256' }, /non-empty array/],
+    [{ key: () => undefined }, /required with a key resolver/],
+    [{ key: HS_SECRET, issuer: '' }, /`jwt.issuer` must be a non-empty string/],
+    [{ key: HS_SECRET, audience: [] }, /`jwt.audience`/],
+    [{ key: HS_SECRET, subject: [1] }, /`jwt.subject`/],
+    [{ key: HS_SECRET, clockTolerance: -1 }, /`jwt.clockTolerance` must be a non-negative number of seconds/],
+    [{ key: HS_SECRET, maxAge: 0 }, /`jwt.maxAge` must be a positive number/],
+    [{ key: HS_SECRET, maxAge: Infinity }, /`jwt.maxAge`/],
+    [{ key: HS_SECRET, requiredClaims: 'exp' }, /`jwt.requiredClaims`/],
+    [{ key: HS_SECRET, requiredClaims: [''] }, /`jwt.requiredClaims`/],
+    [{ key: HS_SECRET, cache: 'yes' }, /`jwt.cache` must be/],
+    [{ key: HS_SECRET, cache: { max: 0 } }, /`jwt.cache.max`/],
+    [{ key: HS_SECRET, cache: { ttl: 0 } }, /`jwt.cache.ttl`/]
+  ]
+  for (const [jwt, message] of bad) {
+    t.throws(() => resolveOptions({ jwt: jwt as DaprJwtOptions }), DaprTokenOptionsError, String(message))
+    t.throws(() => resolveOptions({ jwt: jwt as DaprJwtOptions }), { message }, String(message))
+  }
+  t.throws(() => resolveOptions({ jwt: { key: HS_SECRET }, token: 'x' }), { message: /either `jwt` or `token`\/`keyResolver`/ })
+  t.throws(() => resolveOptions({ jwt: { key: HS_SECRET }, keyResolver: () => 'x' }), { message: /either `jwt` or `token`\/`keyResolver`/ })
+
+  const app = Fastify()
+  app.register(daprTokenAuth, { jwt: { key: HS_SECRET, algorithms: ['none' as never] } })
+  await t.rejects(async () => { await app.ready() }, { code: 'FST_DAPR_TOKEN_OPTIONS' })
+  t.ok(resolveOptions({ jwt: { key: HS_SECRET, cache: true } }).verifier)
+  t.ok(resolveOptions({ jwt: { key: HS_SECRET, cache: {} } }).verifier)
+})
+
+test('the jwt mode ignores the env var: a missing key fails closed rather than falling back', async t => {
+  t.throws(() => resolveOptions({ jwt: { key: undefined as never } }, { APP_API_TOKEN: 'x' }), { code: 'FST_DAPR_TOKEN_OPTIONS' })
+})
