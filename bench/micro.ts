@@ -5,7 +5,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { buildHook, type DaprTokenHook } from '../lib/hook.js'
 import { resolveOptions, type DaprTokenAuthOptions } from '../lib/options.js'
-import { TOKEN } from './scenarios.js'
+import { jwtFixture, jwtOptions, TOKEN } from './scenarios.js'
 
 const HEADER = 'dapr-api-token'
 const OTHER_TOKENS = ['bV8sK2mQ7xR1tN4pL9wZ3cF6hJ0dG5yA8eU2iO7kM1n', 'Zr5tY8uI1oP4aS7dF0gH3jK6lX9cV2bN5mQ8wE1rT4y']
@@ -54,8 +54,18 @@ export const MICRO_MODES: readonly MicroMode[] = [
   { name: 'app-refuse', label: 'app role, wrong token, refused (error to the handler)', hook: pluginHook({ token: TOKEN }), token: WRONG_TOKEN, url: '/hello' },
   { name: 'sidecar-refuse', label: 'sidecar role, wrong token, refused (daprd text)', hook: pluginHook({ role: 'sidecar', token: TOKEN }), token: WRONG_TOKEN, url: '/v1.0/state/s' },
   { name: 'missing-refuse', label: 'app role, no token, refused', hook: pluginHook({ token: TOKEN }), token: undefined, url: '/hello' },
-  { name: 'exempt', label: 'app role, no token, exempt route (`GET /healthz`)', hook: pluginHook({ token: TOKEN }), token: undefined, url: '/healthz' }
+  { name: 'exempt', label: 'app role, no token, exempt route (`GET /healthz`)', hook: pluginHook({ token: TOKEN }), token: undefined, url: '/healthz' },
+  jwtMode('HS256', false),
+  jwtMode('HS256', true),
+  jwtMode('RS256', false),
+  jwtMode('RS256', true),
+  jwtMode('ES256', false),
+  jwtMode('ES256', true)
 ]
+
+function jwtMode (alg: 'HS256' | 'RS256' | 'ES256', cache: boolean): MicroMode {
+  return { name: `jwt-${alg.toLowerCase()}${cache ? '-cache' : ''}`, label: `JWT ${alg}, cache ${cache ? 'on (hit)' : 'off'}, accepted`, hook: pluginHook(jwtOptions(alg, cache)), token: jwtFixture(alg).token, url: '/hello' }
+}
 
 const noop = (): void => {}
 const log = { fatal: noop, error: noop, warn: noop, info: noop, debug: noop, trace: noop }

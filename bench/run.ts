@@ -49,16 +49,16 @@ function cpuOf (child: ChildProcess): Promise<number> {
   })
 }
 
-async function startServer (scenario: HttpScenario): Promise<{ child: ChildProcess, port: number }> {
+async function startServer (scenario: HttpScenario): Promise<{ child: ChildProcess, port: number, headers: Record<string, string> }> {
   const [command, args] = pinned([join(here, 'server.js'), scenario.name])
   const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   children.add(child)
-  const port = await new Promise<number>((resolve, reject) => {
+  const { port, headers } = await new Promise<{ port: number, headers: Record<string, string> }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`bench: ${scenario.name} did not start within 10 s`)), 10_000)
-    child.once('message', (message: { port: number }) => { clearTimeout(timer); resolve(message.port) })
+    child.once('message', (message: { port: number, headers: Record<string, string> }) => { clearTimeout(timer); resolve(message) })
     child.once('exit', code => { clearTimeout(timer); reject(new Error(`bench: ${scenario.name} server exited with ${String(code)}`)) })
   })
-  return { child, port }
+  return { child, port, headers }
 }
 
 async function stopServer (child: ChildProcess): Promise<void> {
@@ -72,15 +72,15 @@ async function stopServer (child: ChildProcess): Promise<void> {
 }
 
 async function measure (scenario: HttpScenario, round: number): Promise<Sample> {
-  const { child, port } = await startServer(scenario)
+  const { child, port, headers } = await startServer(scenario)
   try {
     const url = `http://127.0.0.1:${port}${scenario.path}`
-    const check = await fetch(url, { headers: scenario.headers })
+    const check = await fetch(url, { headers })
     if (check.status !== scenario.status) throw new Error(`bench: ${scenario.name} answered ${check.status}, expected ${scenario.status}`)
     await check.arrayBuffer()
-    await autocannon({ url, headers: scenario.headers, connections: CONNECTIONS, duration: WARMUP_S })
+    await autocannon({ url, headers, connections: CONNECTIONS, duration: WARMUP_S })
     const cpuBefore = await cpuOf(child)
-    const result = await autocannon({ url, headers: scenario.headers, connections: CONNECTIONS, duration: DURATION_S })
+    const result = await autocannon({ url, headers, connections: CONNECTIONS, duration: DURATION_S })
     const cpuAfter = await cpuOf(child)
     const expected2xx = scenario.status < 300
     const good = expected2xx ? result['2xx'] : result['4xx']
@@ -138,7 +138,7 @@ machine on one day: compare rows within this file, not with other machines.
 - Machine: ${cpu}, ${cpus().length} cores, ${fmt(totalmem() / 1024 ** 3, 1)} GiB, ${osType()} ${release()};
   1-minute load average ${fmt(loadAtStart, 1)} at the start and ${fmt(loadavg()[0] as number, 1)} at the end${loadAtStart > cpus().length || (loadavg()[0] as number) > cpus().length ? ' (**more runnable processes than cores: other work shared the CPUs, so absolute figures are inflated; the within-round ratios are the usable part**)' : ''}
 - Versions: Node ${process.versions.node}, fastify ${version('fastify')}, fastify-dapr-token-auth ${version('../')}, ` +
-    `@fastify/bearer-auth ${version('@fastify/bearer-auth')}, @fastify/jwt ${version('@fastify/jwt')}, fast-jwt ${version('fast-jwt')}, autocannon ${version('autocannon')}
+    `@fastify/bearer-auth ${version('@fastify/bearer-auth')}, @fastify/jwt ${version('@fastify/jwt')}, fast-jwt ${version('fast-jwt')}, jose ${version('jose')}, autocannon ${version('autocannon')}
 - HTTP: ${ROUNDS} rounds, rows interleaved (each round rotates the order), ${DURATION_S} s per row after ${WARMUP_S} s of warm-up,
   ${CONNECTIONS} connections, no pipelining, 127.0.0.1; ${hasTaskset ? `server pinned to core ${SERVER_CORE}, autocannon to core ${LOAD_CORE} (taskset)` : 'no taskset: not pinned'};
   a fresh server process per row and round, stopped by its pid.

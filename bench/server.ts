@@ -16,7 +16,8 @@ async function start (): Promise<void> {
     if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() })
   })
   process.on('SIGTERM', () => { app.close().then(() => process.exit(0), () => process.exit(1)) })
-  process.send({ port: typeof address === 'object' && address !== null ? address.port : 0 })
+  const headers = typeof scenario.headers === 'function' ? scenario.headers() : scenario.headers
+  process.send({ port: typeof address === 'object' && address !== null ? address.port : 0, headers })
 }
 
 start().catch(error => {
