@@ -67,6 +67,9 @@ function jwtMode (alg: 'HS256' | 'RS256' | 'ES256', cache: boolean): MicroMode {
   return { name: `jwt-${alg.toLowerCase()}${cache ? '-cache' : ''}`, label: `JWT ${alg}, cache ${cache ? 'on (hit)' : 'off'}, accepted`, hook: pluginHook(jwtOptions(alg, cache)), token: jwtFixture(alg).token, url: '/hello' }
 }
 
+const BATCH_MS = 8
+const MAX_BATCH = 20_000
+
 const noop = (): void => {}
 const log = { fatal: noop, error: noop, warn: noop, info: noop, debug: noop, trace: noop }
 
@@ -93,13 +96,19 @@ let sink: unknown
 const harnessOnly: DaprTokenHook = (request, _reply, next) => { sink = request.headers[HEADER]; next() }
 
 /**
- * Fastest of `rounds` batches of `batch` calls, in ns per call, the harness's own cost (a fresh
- * request object per call) included. The minimum, not the median: on a shared machine every
- * disturbance only adds time, so the least disturbed batch is the best estimate of the cost.
+ * Fastest of `rounds` batches, in ns per call, the harness's own cost (a fresh request object per
+ * call) included. The minimum, not the median: on a shared machine every disturbance only adds
+ * time, so the least disturbed batch is the best estimate of the cost. Batches last about
+ * `BATCH_MS` whatever the mode costs (20,000 calls of a static-token check, a few dozen of an
+ * uncached ES256 verification), so slow modes do not stretch the run.
  */
-function timeCalls (hook: DaprTokenHook, token: string | undefined, url: string, batch: number, rounds: number): number {
+function timeCalls (hook: DaprTokenHook, token: string | undefined, url: string, rounds: number): number {
   const reply = fakeReply()
-  for (let i = 0; i < 20_000; i++) hook(fakeRequest(token, url), reply, done)
+  const probeStart = process.hrtime.bigint()
+  for (let i = 0; i < 200; i++) hook(fakeRequest(token, url), reply, done)
+  const probeNs = Number(process.hrtime.bigint() - probeStart) / 200
+  const batch = Math.max(50, Math.min(MAX_BATCH, Math.round(BATCH_MS * 1e6 / probeNs)))
+  for (let i = 0; i < batch; i++) hook(fakeRequest(token, url), reply, done)
   let best = Infinity
   for (let r = 0; r < rounds; r++) {
     const start = process.hrtime.bigint()
@@ -142,11 +151,10 @@ function mb (bytes: number): number {
 
 function main (): void {
   // Short batches, many of them: on a shared machine the fastest short batch is the one no other process interrupted.
-  const batch = Number(process.env.BENCH_MICRO_BATCH ?? 20_000)
   const rounds = 31
-  const baseline = timeCalls(harnessOnly, TOKEN, '/hello', batch, rounds)
+  const baseline = timeCalls(harnessOnly, TOKEN, '/hello', rounds)
   const rows = MICRO_MODES.map(mode => {
-    const gross = timeCalls(mode.hook, mode.token, mode.url, batch, rounds)
+    const gross = timeCalls(mode.hook, mode.token, mode.url, rounds)
     return { name: mode.name, label: mode.label, nsPerCall: Math.max(0, Math.round(gross - baseline)), grossNs: Math.round(gross) }
   })
   const count = Number(process.env.BENCH_MEMORY_REQUESTS ?? 1_000_000)

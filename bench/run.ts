@@ -102,7 +102,7 @@ async function measure (scenario: HttpScenario, round: number): Promise<Sample> 
 function runMicro (): unknown {
   const [command, args] = pinned(['--expose-gc', join(here, 'micro.js')])
   const result = spawnSync(command, args, { encoding: 'utf8', timeout: 120_000 })
-  if (result.status !== 0) throw new Error(`bench: micro-benchmark failed: ${result.stderr}`)
+  if (result.status !== 0) throw new Error(`bench: micro-benchmark failed (${result.error?.message ?? `exit ${String(result.status)}, signal ${String(result.signal)}`}): ${result.stderr}`)
   return JSON.parse(result.stdout)
 }
 
@@ -146,7 +146,7 @@ machine on one day: compare rows within this file, not with other machines.
 ## Hook alone (ns per call)
 
 The built onRequest hook called directly with a fresh fake request per call and a fake reply: the
-fastest of 31 batches of 20,000 calls (disturbances only add time), minus the harness's own ${micro.harnessNs} ns per call (making the
+fastest of 31 batches of about 8 ms each (up to 20,000 calls; disturbances only add time), minus the harness's own ${micro.harnessNs} ns per call (making the
 request object and calling a hook that only calls \`done\`). This is where the precise claims live.
 
 | mode | ns per call |

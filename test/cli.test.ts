@@ -3,8 +3,10 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { test } from 'tap'
-import { createDecoder, createVerifier } from 'fast-jwt'
-import { fingerprint as libFingerprint } from '../lib/index.js'
+import Fastify from 'fastify'
+import { createDecoder, createSigner, createVerifier } from 'fast-jwt'
+import { fingerprint as libFingerprint, signDaprJwt } from '../lib/index.js'
+import { listen } from './helpers/http.js'
 import { CliError, EXIT, main, run, type CliIo } from '../lib/cli/index.js'
 import { explainMismatch } from '../lib/cli/verify.js'
 import { parseDuration } from '../lib/cli/sign.js'
@@ -81,7 +83,7 @@ test('every command has --help (and -h) with its options, the exit codes, and wh
     t.same(await cli([name, '-h']), help, `${name} -h`)
     if (name !== 'generate') t.match(help.stdout, /arguments show in `ps` and \/proc\/<pid>\/cmdline/, name)
   }
-  t.match((await cli(['verify', '--help'])).stdout, /JWT verification \(secret, public key, JWKS\) is not available in this version/)
+  t.match((await cli(['verify', '--help'])).stdout, /--jwt-secret-file PATH .*\n.*--jwt-secret-env NAME .*\n.*--jwt-key-file PATH .*\n.*--jwks-url URL /)
 })
 
 test('generate prints a CSPRNG token of the requested size and encoding', async t => {
@@ -321,4 +323,70 @@ test('main() runs with a process: argv, stdin, env, files, and sets the exit cod
   await main(tty.proc)
   t.equal(tty.proc.exitCode, 2)
   t.match(tty.err.join(''), /pipe the token into standard input/)
+})
+
+test('verify --jwt-*: a JWT checked by the plugin\'s own jwt verifier, claims printed, refusals by code', async t => {
+  const secret = 'jwt-secret-of-at-least-32-bytes!!'
+  const dir = t.testdir({ secret })
+  const good = signDaprJwt({ sub: 'caller', scope: 'x' }, { key: secret, issuer: 'me', audience: 'app', expiresIn: 600 })
+  const valid = await cli(['verify', '--jwt-secret-file', join(dir, 'secret'), '--iss', 'me', '--aud', 'app', '--sub', 'caller', '--alg', 'HS256'], { stdin: good })
+  t.equal(valid.code, 0, valid.stderr)
+  t.match(valid.stdout, /^valid: JWT accepted; claims \{.*"sub":"caller".*\}\n$/)
+  t.match(JSON.parse(valid.stdout.slice(valid.stdout.indexOf('{'))), { sub: 'caller', scope: 'x', iss: 'me', aud: 'app' })
+
+  const expired = createSigner({ key: secret, clockTimestamp: Date.now() - 3_600_000, expiresIn: 60_000 })({ sub: 'caller' })
+  t.same(await cli(['verify', '--jwt-secret-env', 'S'], { stdin: expired, env: { S: secret } }), {
+    code: 1, stdout: 'refused: Expired Dapr API token (FST_DAPR_TOKEN_EXPIRED)\n', stderr: ''
+  })
+  const wrongIssuer = await cli(['verify', '--jwt-secret-env', 'S', '--iss', 'someone-else'], { stdin: good, env: { S: secret } })
+  t.equal(wrongIssuer.code, 1)
+  t.match(wrongIssuer.stdout, /^refused: .*\(FST_DAPR_TOKEN_CLAIM_MISMATCH\)\n$/)
+})
+
+test('verify --jwt-key-file takes a PEM public key or a JWK; --jwks-url a JWKS endpoint', async t => {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  const dir = t.testdir({
+    'public.pem': publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    'public.jwk': JSON.stringify(publicKey.export({ format: 'jwk' })),
+    'broken.jwk': '{ not json'
+  })
+  const token = signDaprJwt({ sub: 'caller' }, { key: privateKey, kid: 'k1' })
+  for (const file of ['public.pem', 'public.jwk']) {
+    const result = await cli(['verify', '--jwt-key-file', join(dir, file)], { stdin: token })
+    t.equal(result.code, 0, `${file}: ${result.stderr}`)
+  }
+  t.same(await cli(['verify', '--jwt-key-file', join(dir, 'broken.jwk')], { stdin: token }), {
+    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: the --jwt-key-file holds neither a PEM key nor a JWK in JSON\n' + HELP_HINT('verify')
+  })
+  const otherKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey
+  const forged = await cli(['verify', '--jwt-key-file', join(dir, 'public.pem')], { stdin: signDaprJwt({ sub: 'caller' }, { key: otherKey }) })
+  t.same([forged.code, forged.stdout], [1, 'refused: Invalid Dapr API token signature (FST_DAPR_TOKEN_BAD_SIGNATURE)\n'])
+
+  const jwksServer = Fastify()
+  jwksServer.get('/jwks.json', async () => ({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256', use: 'sig' }] }))
+  t.teardown(() => jwksServer.close())
+  const { url } = await listen(jwksServer)
+  const viaJwks = await cli(['verify', '--jwks-url', `${url}/jwks.json`, '--alg', 'ES256'], { stdin: token })
+  t.equal(viaJwks.code, 0, viaJwks.stderr)
+  t.match(viaJwks.stdout, /^valid: JWT accepted; claims \{"sub":"caller"/)
+
+  const down = await cli(['verify', '--jwks-url', `${url}/missing.json`, '--alg', 'ES256'], { stdin: token })
+  t.equal(down.code, 2)
+  t.match(down.stderr, /^fastify-dapr-token-auth verify: the key source failed: /)
+})
+
+test('verify --jwt-*: one key source, usable options, or a usage error', async t => {
+  const dir = t.testdir({ secret: 'jwt-secret-of-at-least-32-bytes!!' })
+  const token = signDaprJwt({ sub: 'x' }, { key: 'jwt-secret-of-at-least-32-bytes!!' })
+  const both = await cli(['verify', '--jwt-secret-file', join(dir, 'secret'), '--jwks-url', 'https://example.invalid/jwks'], { stdin: token })
+  t.same(both, { code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: give one JWT key source, not --jwt-secret-file and --jwks-url\n' + HELP_HINT('verify') })
+  const badUrl = await cli(['verify', '--jwks-url', 'ftp://127.0.0.1/jwks'], { stdin: token })
+  t.equal(badUrl.code, 2)
+  t.match(badUrl.stderr, /^fastify-dapr-token-auth verify: .*FST_DAPR_TOKEN_OPTIONS|^fastify-dapr-token-auth verify: Invalid fastify-dapr-token-auth options: /)
+  const badAlg = await cli(['verify', '--jwt-secret-file', join(dir, 'secret'), '--alg', 'none'], { stdin: token })
+  t.equal(badAlg.code, 2)
+  t.match(badAlg.stderr, /^fastify-dapr-token-auth verify: Invalid fastify-dapr-token-auth options: /)
+  t.same(await cli(['verify', '--jwt-secret-file', join(dir, 'nope')], { stdin: token }), {
+    code: 2, stdout: '', stderr: `fastify-dapr-token-auth verify: cannot read the JWT secret from file ${join(dir, 'nope')}: ENOENT\n` + HELP_HINT('verify')
+  })
 })

@@ -29,3 +29,16 @@ export function listOption (values: OptionValues, name: string): string[] {
   const value = values[name]
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []
 }
+
+/**
+ * One way `verify` checks a token. It picks the first mode whose options are present, so a new
+ * verification mode is one more entry in `VERIFY_MODES` (lib/cli/verify.ts).
+ */
+export interface VerifyMode {
+  readonly name: string
+  readonly options: OptionSpecs
+  /** Its lines in `verify --help`. */
+  readonly help: string
+  selects (values: OptionValues): boolean
+  run (values: OptionValues, io: CliIo): Promise<number>
+}

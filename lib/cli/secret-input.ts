@@ -50,3 +50,8 @@ export async function readSecret (io: CliIo, source: SecretSource, label: string
   }
   return value
 }
+
+/** The token `verify` checks: `--file`, `--env`, or standard input. */
+export async function readPresentedToken (io: CliIo, file: string | undefined, env: string | undefined): Promise<string> {
+  return await readSecret(io, { file, env }, 'token to verify')
+}

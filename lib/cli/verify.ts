@@ -1,22 +1,9 @@
 import { buildKeySet, matchToken } from '../compare.js'
 import { fingerprint } from '../fingerprint.js'
-import { listOption, stringOption, type Command, type OptionSpecs, type OptionValues } from './command.js'
+import { listOption, stringOption, type Command, type OptionSpecs, type OptionValues, type VerifyMode } from './command.js'
 import { CliError, EXIT, type CliIo } from './io.js'
-import { ARGV_WARNING, readSecret } from './secret-input.js'
-
-/**
- * One way of checking a token. `verify` picks the first mode whose options are present, so a new
- * verification mode (JWT with a secret, a public key or a JWKS, once lib/jwt lands) is one more
- * entry in `VERIFY_MODES`, ahead of `shared`, which is the fallback.
- */
-export interface VerifyMode {
-  readonly name: string
-  readonly options: OptionSpecs
-  /** Its lines in `verify --help`. */
-  readonly help: string
-  selects (values: OptionValues): boolean
-  run (values: OptionValues, io: CliIo): Promise<number>
-}
+import { ARGV_WARNING, readPresentedToken, readSecret } from './secret-input.js'
+import { jwtMode } from './verify-jwt.js'
 
 const ROLE_ENV = { app: 'APP_API_TOKEN', sidecar: 'DAPR_API_TOKEN' } as const
 
@@ -33,7 +20,7 @@ const shared: VerifyMode = {
       --role app|sidecar     without --expected-*: read APP_API_TOKEN (app, default) or DAPR_API_TOKEN`,
   selects: () => true,
   async run (values, io) {
-    const presented = await readPresented(values, io)
+    const presented = await readPresentedToken(io, stringOption(values, 'file'), stringOption(values, 'env'))
     const expected = await readExpected(values, io)
     const set = buildKeySet(expected)
     const index = matchToken(presented, set)
@@ -48,12 +35,8 @@ const shared: VerifyMode = {
   }
 }
 
-/** Verification modes in order of precedence. JWT modes go here, before `shared`. */
-export const VERIFY_MODES: readonly VerifyMode[] = [shared]
-
-async function readPresented (values: OptionValues, io: CliIo): Promise<string> {
-  return await readSecret(io, { file: stringOption(values, 'file'), env: stringOption(values, 'env') }, 'token to verify')
-}
+/** Verification modes in order of precedence: the first whose options are present runs; `shared` is the fallback. */
+export const VERIFY_MODES: readonly VerifyMode[] = [jwtMode, shared]
 
 async function readExpected (values: OptionValues, io: CliIo): Promise<string[]> {
   const files = listOption(values, 'expected-file')
@@ -101,9 +84,9 @@ export const verify: Command = {
   summary: 'check a token against the configured token(s), and say why it fails',
   help: `Usage: fastify-dapr-token-auth verify [--file PATH | --env NAME] [options] < token
 
-Checks a token exactly as the plugin does (trimmed, constant-time, every configured token compared)
-and says which configured token it matches, or why it probably does not. Tokens are shown only
-by their fingerprints.
+Checks a token exactly as the plugin does (the plugin's own code) and says which configured token
+it matches, or why it is refused. Shared tokens are shown only by their fingerprints; a valid JWT's
+claims are printed.
 
 The token to check:
   -f, --file PATH   read it from a file
@@ -111,8 +94,6 @@ The token to check:
   (neither)         read it from standard input
 
 ${VERIFY_MODES.map(mode => mode.help).join('\n\n')}
-
-JWT verification (secret, public key, JWKS) is not available in this version.
 
 ${ARGV_WARNING}
 
