@@ -11,7 +11,7 @@ import { HTTP_SCENARIOS, type HttpScenario } from './scenarios.js'
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20)
 /** Seconds of HTTP load for the whole run, shared by all rows and rounds (so new rows keep it under 5 minutes). */
-const HTTP_BUDGET_S = Number(process.env.BENCH_HTTP_BUDGET ?? 150)
+const HTTP_BUDGET_S = Number(process.env.BENCH_HTTP_BUDGET ?? 200)
 const WARMUP_S = 1
 const DURATION_S = Math.max(2, Math.min(5, Math.floor(HTTP_BUDGET_S / (HTTP_SCENARIOS.length * ROUNDS)) - WARMUP_S))
 const DEADLINE_MS = 290_000
