@@ -1,0 +1,168 @@
+// The hook alone, called directly with fake request and reply objects: ns per call for each mode,
+// and memory over 1 million refusals of distinct random bad tokens. Prints one JSON object.
+// Run with --expose-gc (the runner does) so heap figures are taken after a collection.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import { buildHook, type DaprTokenHook } from '../lib/hook.js'
+import { resolveOptions, type DaprTokenAuthOptions } from '../lib/options.js'
+import { jwtFixture, jwtOptions, TOKEN } from './scenarios.js'
+
+const HEADER = 'dapr-api-token'
+const OTHER_TOKENS = ['bV8sK2mQ7xR1tN4pL9wZ3cF6hJ0dG5yA8eU2iO7kM1n', 'Zr5tY8uI1oP4aS7dF0gH3jK6lX9cV2bN5mQ8wE1rT4y']
+const WRONG_TOKEN = 'x'.repeat(TOKEN.length)
+const KEY = Buffer.from(TOKEN)
+
+/** One row of the micro-benchmark: a hook, the token it is shown (undefined: none), the route it lands on. */
+export interface MicroMode {
+  readonly name: string
+  readonly label: string
+  readonly hook: DaprTokenHook
+  readonly token: string | undefined
+  readonly url: string
+}
+
+function pluginHook (options: DaprTokenAuthOptions): DaprTokenHook {
+  const resolved = resolveOptions(options, {})
+  if (resolved.verifier === null) throw new Error('bench: options configure no token')
+  return buildHook(resolved, resolved.verifier, false)
+}
+
+const bareEquality: DaprTokenHook = (request, reply, done) => {
+  if (request.headers[HEADER] === TOKEN) return done()
+  reply.code(401).send()
+}
+
+/** What the plugin avoids: a hash object per request, then a constant-time compare of the digests. */
+const KEY_DIGEST = createHash('sha256').update(KEY).digest()
+const perRequestSha256: DaprTokenHook = (request, reply, done) => {
+  const digest = createHash('sha256').update(String(request.headers[HEADER])).digest()
+  if (timingSafeEqual(digest, KEY_DIGEST)) return done()
+  reply.code(401).send()
+}
+
+/**
+ * Every micro-benchmark row. A new verification mode (JWT HS256/RS256/ES256, cache on and off) is
+ * one more entry built with `pluginHook({...})`.
+ */
+export const MICRO_MODES: readonly MicroMode[] = [
+  { name: 'bare-eq', label: 'bare `===` hook (reference)', hook: bareEquality, token: TOKEN, url: '/hello' },
+  { name: 'sha256', label: 'per-request sha256 + timingSafeEqual (reference: what to avoid)', hook: perRequestSha256, token: TOKEN, url: '/hello' },
+  { name: 'static-1', label: 'static, 1 token, accepted', hook: pluginHook({ token: TOKEN }), token: TOKEN, url: '/hello' },
+  { name: 'static-1-keep', label: 'static, 1 token, accepted, `stripHeader: false`', hook: pluginHook({ token: TOKEN, stripHeader: false }), token: TOKEN, url: '/hello' },
+  { name: 'static-3', label: 'static, 3 tokens, accepted (last)', hook: pluginHook({ token: [...OTHER_TOKENS, TOKEN] }), token: TOKEN, url: '/hello' },
+  { name: 'resolver', label: 'keyResolver (sync, same array), 1 token, accepted', hook: pluginHook({ keyResolver: () => [TOKEN] as const }), token: TOKEN, url: '/hello' },
+  { name: 'app-refuse', label: 'app role, wrong token, refused (error to the handler)', hook: pluginHook({ token: TOKEN }), token: WRONG_TOKEN, url: '/hello' },
+  { name: 'sidecar-refuse', label: 'sidecar role, wrong token, refused (daprd text)', hook: pluginHook({ role: 'sidecar', token: TOKEN }), token: WRONG_TOKEN, url: '/v1.0/state/s' },
+  { name: 'missing-refuse', label: 'app role, no token, refused', hook: pluginHook({ token: TOKEN }), token: undefined, url: '/hello' },
+  { name: 'exempt', label: 'app role, no token, exempt route (`GET /healthz`)', hook: pluginHook({ token: TOKEN }), token: undefined, url: '/healthz' },
+  jwtMode('HS256', false),
+  jwtMode('HS256', true),
+  jwtMode('RS256', false),
+  jwtMode('RS256', true),
+  jwtMode('ES256', false),
+  jwtMode('ES256', true)
+]
+
+function jwtMode (alg: 'HS256' | 'RS256' | 'ES256', cache: boolean): MicroMode {
+  return { name: `jwt-${alg.toLowerCase()}${cache ? '-cache' : ''}`, label: `JWT ${alg}, cache ${cache ? 'on (hit)' : 'off'}, accepted`, hook: pluginHook(jwtOptions(alg, cache)), token: jwtFixture(alg).token, url: '/hello' }
+}
+
+const BATCH_MS = 8
+const MAX_BATCH = 20_000
+
+const noop = (): void => {}
+const log = { fatal: noop, error: noop, warn: noop, info: noop, debug: noop, trace: noop }
+
+/**
+ * A fresh request as the hook sees it, as Fastify makes one per request (the hook strips the token
+ * header on success, so reusing one object would measure V8's slow path for deleted properties).
+ */
+function fakeRequest (token: string | undefined, url: string): FastifyRequest {
+  const request = token === undefined
+    ? { headers: { host: '127.0.0.1' } as Record<string, string>, raw: { rawHeaders: ['Host', '127.0.0.1'] }, method: 'GET', routeOptions: { url, config: {} }, log, daprToken: null }
+    : { headers: { host: '127.0.0.1', [HEADER]: token } as Record<string, string>, raw: { rawHeaders: ['Host', '127.0.0.1', HEADER, token] }, method: 'GET', routeOptions: { url, config: {} }, log, daprToken: null }
+  return request as unknown as FastifyRequest
+}
+
+function fakeReply (): FastifyReply {
+  const reply = { sent: false, code: () => reply, header: () => reply, send: () => reply }
+  return reply as unknown as FastifyReply
+}
+
+const done: HookHandlerDoneFunction = noop as HookHandlerDoneFunction
+
+/** The harness alone: reads the header so that the request object is really built, then calls `done`. */
+let sink: unknown
+const harnessOnly: DaprTokenHook = (request, _reply, next) => { sink = request.headers[HEADER]; next() }
+
+/**
+ * Fastest of `rounds` batches, in ns per call, the harness's own cost (a fresh request object per
+ * call) included. The minimum, not the median: on a shared machine every disturbance only adds
+ * time, so the least disturbed batch is the best estimate of the cost. Batches last about
+ * `BATCH_MS` whatever the mode costs (20,000 calls of a static-token check, a few dozen of an
+ * uncached ES256 verification), so slow modes do not stretch the run.
+ */
+function timeCalls (hook: DaprTokenHook, token: string | undefined, url: string, rounds: number): number {
+  const reply = fakeReply()
+  const probeStart = process.hrtime.bigint()
+  for (let i = 0; i < 200; i++) hook(fakeRequest(token, url), reply, done)
+  const probeNs = Number(process.hrtime.bigint() - probeStart) / 200
+  const batch = Math.max(50, Math.min(MAX_BATCH, Math.round(BATCH_MS * 1e6 / probeNs)))
+  for (let i = 0; i < batch; i++) hook(fakeRequest(token, url), reply, done)
+  let best = Infinity
+  for (let r = 0; r < rounds; r++) {
+    const start = process.hrtime.bigint()
+    for (let i = 0; i < batch; i++) hook(fakeRequest(token, url), reply, done)
+    best = Math.min(best, Number(process.hrtime.bigint() - start) / batch)
+  }
+  return best
+}
+
+/** RSS and heap around 1 million refusals, each of a distinct random token. */
+function memoryOverRefusals (mode: MicroMode, count: number): Record<string, number> {
+  const gc = (globalThis as { gc?: () => void }).gc ?? noop
+  const reply = fakeReply()
+  const fresh = (): string => randomBytes(24).toString('base64url')
+  const send = (n: number): void => {
+    for (let i = 0; i < n; i++) mode.hook(fakeRequest(fresh(), mode.url), reply, done)
+  }
+  send(20_000)
+  gc()
+  const before = { rss: process.memoryUsage().rss, maxRss: process.resourceUsage().maxRSS * 1024, heap: process.memoryUsage().heapUsed }
+  send(count)
+  const afterNoGc = process.memoryUsage().rss
+  gc()
+  const after = { rss: process.memoryUsage().rss, maxRss: process.resourceUsage().maxRSS * 1024, heap: process.memoryUsage().heapUsed }
+  return {
+    requests: count,
+    peakRssBeforeMB: mb(before.maxRss),
+    peakRssAfterMB: mb(after.maxRss),
+    rssBeforeMB: mb(before.rss),
+    rssAfterMB: mb(after.rss),
+    rssAfterBeforeGcMB: mb(afterNoGc),
+    heapBeforeMB: mb(before.heap),
+    heapAfterMB: mb(after.heap)
+  }
+}
+
+function mb (bytes: number): number {
+  return Math.round(bytes / 1024 / 102.4) / 10
+}
+
+function main (): void {
+  // Short batches, many of them: on a shared machine the fastest short batch is the one no other process interrupted.
+  const rounds = 31
+  const baseline = timeCalls(harnessOnly, TOKEN, '/hello', rounds)
+  const rows = MICRO_MODES.map(mode => {
+    const gross = timeCalls(mode.hook, mode.token, mode.url, rounds)
+    return { name: mode.name, label: mode.label, nsPerCall: Math.max(0, Math.round(gross - baseline)), grossNs: Math.round(gross) }
+  })
+  const count = Number(process.env.BENCH_MEMORY_REQUESTS ?? 1_000_000)
+  const memory = ['sidecar-refuse', 'app-refuse'].map(name => {
+    const mode = MICRO_MODES.find(candidate => candidate.name === name) as MicroMode
+    return { name, label: mode.label, ...memoryOverRefusals(mode, count) }
+  })
+  process.stdout.write(JSON.stringify({ harnessNs: Math.round(baseline), rows, memory, sink: typeof sink }) + '\n')
+}
+
+main()

@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { Command } from './command.js'
+import { fingerprint } from './fingerprint.js'
+import { generate } from './generate.js'
+import { CliError, EXIT, processIo, type CliIo } from './io.js'
+import { sign } from './sign.js'
+import { verify } from './verify.js'
+
+export { EXIT, CliError, type CliIo } from './io.js'
+export type { Command } from './command.js'
+
+const BIN = 'fastify-dapr-token-auth'
+
+/** Every command, in the order `--help` lists them. A new command is one more entry. */
+export const COMMANDS: readonly Command[] = [generate, fingerprint, verify, sign]
+
+const EXIT_HELP = `Exit status: ${EXIT.ok} success, ${EXIT.refused} token refused (verify), ${EXIT.usage} bad usage or unusable input.`
+
+function version (): string {
+  // dist/cli/index.js and lib/cli/index.ts both sit two levels below package.json.
+  return (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version
+}
+
+function usage (): string {
+  const width = Math.max(...COMMANDS.map(command => command.name.length))
+  return `Usage: ${BIN} <command> [options]
+
+Commands:
+${COMMANDS.map(command => `  ${command.name.padEnd(width)}  ${command.summary}`).join('\n')}
+
+Run \`${BIN} <command> --help\` for a command's options. ${EXIT_HELP}
+`
+}
+
+/**
+ * Runs the CLI with `argv` (without the node and script paths) and resolves to the exit code.
+ * Never throws for anything the user did: every failure is one line on stderr and a non-zero code.
+ */
+export async function run (argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const text = usage()
+    if (name === undefined) {
+      io.stderr(text)
+      return EXIT.usage
+    }
+    io.stdout(text)
+    return EXIT.ok
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout(version() + '\n')
+    return EXIT.ok
+  }
+  const command = COMMANDS.find(candidate => candidate.name === name)
+  if (command === undefined) {
+    io.stderr(`${BIN}: unknown command ${JSON.stringify(name)}\n\n${usage()}`)
+    return EXIT.usage
+  }
+  try {
+    const { values } = parseArgs({
+      args: [...rest],
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false
+    })
+    if (values.help === true) {
+      io.stdout(`${command.help}\n\n${EXIT_HELP}\n`)
+      return EXIT.ok
+    }
+    return await command.run(values, io)
+  } catch (error) {
+    const message = error instanceof CliError || isParseArgsError(error) ? error.message : undefined
+    // Anything else is a bug of ours: say so, without a stack that might echo input.
+    io.stderr(`${BIN} ${name}: ${message ?? `unexpected failure (${(error as Error).name})`}\n` +
+      `Run \`${BIN} ${name} --help\` for usage.\n`)
+    return error instanceof CliError ? error.exitCode : EXIT.usage
+  }
+}
+
+function isParseArgsError (error: unknown): error is Error {
+  return error instanceof TypeError && String((error as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS_')
+}
+
+/** The bin's entry: runs with the real process and sets its exit code (stdout is drained first). */
+export async function main (proc: NodeJS.Process = process): Promise<void> {
+  proc.exitCode = await run(proc.argv.slice(2), processIo(proc))
+}

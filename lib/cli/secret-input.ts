@@ -1,0 +1,57 @@
+import { CliError, type CliIo } from './io.js'
+
+/**
+ * Where a secret comes from on the command line. Never from argv itself: arguments are visible to
+ * every user of the machine in `ps` and `/proc/<pid>/cmdline`, and they land in shell history.
+ */
+export interface SecretSource {
+  /** A file holding the secret (a mounted Kubernetes Secret, for one). */
+  file?: string | undefined
+  /** An environment variable holding the secret. */
+  env?: string | undefined
+}
+
+/** Shared help text: why secrets are never read from arguments. */
+export const ARGV_WARNING = 'Secrets are never taken as arguments: arguments show in `ps` and /proc/<pid>/cmdline to every\n' +
+  'user of the machine, and in shell history. Pipe them in, or name a file or an environment variable.'
+
+/**
+ * Reads one secret, trimmed the way the plugin trims configured tokens (a Secret written with
+ * `echo` ends in a newline). `label` names it in errors; the value never appears in one. `multiline` is for PEM keys; a token or
+ * secret must be one line, as a header value cannot hold a line break.
+ */
+export async function readSecret (io: CliIo, source: SecretSource, label: string, { multiline = false } = {}): Promise<string> {
+  if (source.file !== undefined && source.env !== undefined) {
+    throw new CliError(`give the ${label} as a file or an environment variable, not both`)
+  }
+  let raw: string
+  let where: string
+  if (source.file !== undefined) {
+    where = `file ${source.file}`
+    try {
+      raw = await io.readFile(source.file)
+    } catch (error) {
+      throw new CliError(`cannot read the ${label} from ${where}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+    }
+  } else if (source.env !== undefined) {
+    where = `environment variable ${source.env}`
+    raw = io.env[source.env] ?? ''
+  } else {
+    if (io.stdinIsTTY) {
+      throw new CliError(`pipe the ${label} into standard input (for example \`printenv APP_API_TOKEN | ...\`), or use --file or --env`)
+    }
+    where = 'standard input'
+    raw = await io.readStdin()
+  }
+  const value = raw.trim()
+  if (value === '') throw new CliError(`the ${label} from ${where} is empty`)
+  if (!multiline && /[\r\n]/.test(value)) {
+    throw new CliError(`the ${label} from ${where} holds more than one line; a header value cannot contain a line break`)
+  }
+  return value
+}
+
+/** The token `verify` checks: `--file`, `--env`, or standard input. */
+export async function readPresentedToken (io: CliIo, file: string | undefined, env: string | undefined): Promise<string> {
+  return await readSecret(io, { file, env }, 'token to verify')
+}

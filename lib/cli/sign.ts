@@ -1,0 +1,162 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto'
+import { createSigner, type Algorithm } from 'fast-jwt'
+import { listOption, stringOption, type Command } from './command.js'
+import { CliError, EXIT } from './io.js'
+import { ARGV_WARNING, readSecret } from './secret-input.js'
+
+/** HMAC algorithms and the shortest secret each may use: RFC 7518 section 3.2 (at least the hash size). */
+const HMAC_MIN_BYTES: Readonly<Record<string, number>> = { HS256: 32, HS384: 48, HS512: 64 }
+
+/** Asymmetric algorithms and the private key each needs (`KeyObject.asymmetricKeyType`, and the EC curve). */
+const KEY_ALGORITHMS: Readonly<Record<string, { type: readonly string[], curve?: string, describe: string }>> = {
+  RS256: { type: ['rsa'], describe: 'an RSA' },
+  RS384: { type: ['rsa'], describe: 'an RSA' },
+  RS512: { type: ['rsa'], describe: 'an RSA' },
+  PS256: { type: ['rsa'], describe: 'an RSA' },
+  PS384: { type: ['rsa'], describe: 'an RSA' },
+  PS512: { type: ['rsa'], describe: 'an RSA' },
+  ES256: { type: ['ec'], curve: 'prime256v1', describe: 'a P-256 EC' },
+  ES384: { type: ['ec'], curve: 'secp384r1', describe: 'a P-384 EC' },
+  ES512: { type: ['ec'], curve: 'secp521r1', describe: 'a P-521 EC' },
+  EdDSA: { type: ['ed25519', 'ed448'], describe: 'an Ed25519 or Ed448' }
+}
+
+/** RSA keys shorter than this are refused by current guidance (NIST SP 800-131A). */
+const RSA_MIN_BITS = 2048
+
+const DURATION = /^(\d+)(ms|s|m|h|d)?$/
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** `90` (seconds), `30s`, `15m`, `1h`, `7d` to milliseconds; `never` to `undefined`. */
+export function parseDuration (text: string): number | undefined {
+  if (text === 'never') return undefined
+  const match = DURATION.exec(text)
+  const ms = match === null ? 0 : Number(match[1]) * (UNIT_MS[match[2] ?? 's'] as number)
+  if (ms <= 0) throw new CliError(`--exp must be a positive duration such as 90, 30s, 15m, 1h or 7d, or 'never'; not ${JSON.stringify(text)}`)
+  return ms
+}
+
+/** The algorithm a private key signs with when `--alg` is not given. */
+function defaultAlgorithm (key: KeyObject): string {
+  const type = key.asymmetricKeyType as string
+  if (type === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve
+    return Object.entries(KEY_ALGORITHMS).find(([, need]) => need.curve === curve)?.[0] ?? 'ES256'
+  }
+  if (type === 'ed25519' || type === 'ed448') return 'EdDSA'
+  // RSA, and anything else, which the RS256 check then names (fast-jwt cannot sign with RSA-PSS-only keys).
+  return 'RS256'
+}
+
+function checkKeyFits (alg: string, key: KeyObject): void {
+  const need = KEY_ALGORITHMS[alg] as { type: readonly string[], curve?: string, describe: string }
+  const type = key.asymmetricKeyType as string
+  const curve = key.asymmetricKeyDetails?.namedCurve
+  if (!need.type.includes(type) || (need.curve !== undefined && need.curve !== curve)) {
+    throw new CliError(`${alg} needs ${need.describe} private key; the key file holds a key of type ${type}${curve === undefined ? '' : ` (${curve})`}`)
+  }
+  const bits = key.asymmetricKeyDetails?.modulusLength
+  if (bits !== undefined && bits < RSA_MIN_BITS) throw new CliError(`the RSA key has ${bits} bits; use at least ${RSA_MIN_BITS}`)
+}
+
+/** `name=value`: the value as JSON when it parses (numbers, booleans, arrays), else as a string. */
+function parseClaim (text: string): [string, unknown] {
+  const equals = text.indexOf('=')
+  if (equals <= 0) throw new CliError(`--claim must look like name=value, not ${JSON.stringify(text)}`)
+  const value = text.slice(equals + 1)
+  try {
+    return [text.slice(0, equals), JSON.parse(value)]
+  } catch {
+    return [text.slice(0, equals), value]
+  }
+}
+
+export const sign: Command = {
+  name: 'sign',
+  summary: 'print a signed JWT (HS*, RS*, PS*, ES*, EdDSA) for tests and tooling',
+  help: `Usage: fastify-dapr-token-auth sign (--key-file PEM | --secret-file PATH | --secret-env NAME | < secret) [options]
+
+Prints a signed JWT, then a newline. Signs with fast-jwt, the library @fastify/jwt uses.
+
+The key:
+  -k, --key-file PATH     a PEM private key (RSA, EC P-256/384/521, Ed25519): RS*, PS*, ES* or EdDSA
+      --secret-file PATH  an HMAC secret in a file: HS*
+      --secret-env NAME   an HMAC secret in an environment variable: HS*
+  (none of these)         an HMAC secret from standard input
+
+Claims and header:
+  -a, --alg ALG           HS256 (default for secrets), HS384, HS512, RS256 (default for RSA keys), RS384,
+                          RS512, PS256, PS384, PS512, ES256, ES384, ES512 (default per curve), EdDSA
+      --exp DURATION      expiry from now: 90 (seconds), 30s, 15m, 1h (default), 7d; or 'never'
+      --iss ISSUER        the iss claim
+      --aud AUDIENCE      the aud claim (repeat for several)
+      --sub SUBJECT       the sub claim
+      --kid KEY_ID        the kid header, to pick the key out of a JWKS
+      --claim NAME=VALUE  another claim; VALUE is parsed as JSON when it can be (repeatable)
+
+HMAC secrets must be at least as long as the hash (32, 48 or 64 bytes; RFC 7518 section 3.2).
+${ARGV_WARNING}
+
+Example:
+  fastify-dapr-token-auth sign --key-file key.pem --iss https://issuer.example --aud my-app --kid k1`,
+  options: {
+    'key-file': { type: 'string', short: 'k' },
+    'secret-file': { type: 'string' },
+    'secret-env': { type: 'string' },
+    alg: { type: 'string', short: 'a' },
+    exp: { type: 'string' },
+    iss: { type: 'string' },
+    aud: { type: 'string', multiple: true },
+    sub: { type: 'string' },
+    kid: { type: 'string' },
+    claim: { type: 'string', multiple: true }
+  },
+  async run (values, io) {
+    const keyFile = stringOption(values, 'key-file')
+    let alg = stringOption(values, 'alg')
+    if (alg !== undefined && HMAC_MIN_BYTES[alg] === undefined && KEY_ALGORITHMS[alg] === undefined) {
+      throw new CliError(`--alg must be one of ${[...Object.keys(HMAC_MIN_BYTES), ...Object.keys(KEY_ALGORITHMS)].join(', ')}; not ${JSON.stringify(alg)}`)
+    }
+    let key: string
+    if (keyFile !== undefined) {
+      if (values['secret-file'] !== undefined || values['secret-env'] !== undefined) {
+        throw new CliError('give either --key-file or an HMAC secret, not both')
+      }
+      key = await readSecret(io, { file: keyFile }, 'private key', { multiline: true })
+      let keyObject: KeyObject
+      try {
+        keyObject = createPrivateKey(key)
+      } catch {
+        throw new CliError(`${keyFile} holds no PEM private key (a public key cannot sign)`)
+      }
+      alg ??= defaultAlgorithm(keyObject)
+      if (HMAC_MIN_BYTES[alg] !== undefined) throw new CliError(`${alg} signs with an HMAC secret, not a private key: use --secret-file or --secret-env`)
+      checkKeyFits(alg, keyObject)
+    } else {
+      key = await readSecret(io, { file: stringOption(values, 'secret-file'), env: stringOption(values, 'secret-env') }, 'HMAC secret')
+      alg ??= 'HS256'
+      const min = HMAC_MIN_BYTES[alg]
+      if (min === undefined) throw new CliError(`${alg} signs with a private key: use --key-file`)
+      if (Buffer.byteLength(key) < min) throw new CliError(`${alg} needs a secret of at least ${min} bytes (RFC 7518 section 3.2); this one is shorter`)
+    }
+
+    const aud = listOption(values, 'aud')
+    const expiresIn = parseDuration(stringOption(values, 'exp') ?? '1h')
+    const payload = Object.fromEntries(listOption(values, 'claim').map(parseClaim))
+    const signer = createSigner({
+      key,
+      algorithm: alg as Algorithm,
+      ...(expiresIn !== undefined && { expiresIn }),
+      ...(aud.length > 0 && { aud: aud.length === 1 ? aud[0] as string : aud }),
+      ...optional('iss', stringOption(values, 'iss')),
+      ...optional('sub', stringOption(values, 'sub')),
+      ...optional('kid', stringOption(values, 'kid'))
+    })
+    io.stdout(signer(payload) + '\n')
+    return EXIT.ok
+  }
+}
+
+function optional<K extends string> (name: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined ? {} : { [name]: value } as Record<K, string>
+}

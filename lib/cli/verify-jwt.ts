@@ -1,0 +1,112 @@
+import type { FastifyRequest } from 'fastify'
+import { refusalErrors } from '../errors.js'
+import { fromJwks, type JwksResolver } from '../jwt/jwks.js'
+import type { DaprJwtOptions, JwtAlgorithm } from '../jwt/types.js'
+import { resolveOptions } from '../options.js'
+import type { TokenVerifier } from '../verifier.js'
+import { listOption, stringOption, type VerifyMode } from './command.js'
+import { CliError, EXIT } from './io.js'
+import { readPresentedToken, readSecret } from './secret-input.js'
+
+const KEY_OPTIONS = ['jwt-secret-file', 'jwt-secret-env', 'jwt-key-file', 'jwks-url'] as const
+
+/** A request as the verifier sees it: no headers beyond the token, which it is handed directly. */
+const CLI_REQUEST = { headers: {}, raw: { rawHeaders: [] }, method: 'GET', url: '/', routeOptions: { config: {} } } as unknown as FastifyRequest
+
+/** `--jwt-key-file`: a PEM public key, or a JWK as JSON. */
+function parseKeyFile (text: string): DaprJwtOptions['key'] {
+  if (!text.startsWith('{')) return text
+  try {
+    return JSON.parse(text) as DaprJwtOptions['key']
+  } catch {
+    throw new CliError('the --jwt-key-file holds neither a PEM key nor a JWK in JSON')
+  }
+}
+
+/** JWT verification with the plugin's `jwt` option: a secret, a public key or JWK, or a JWKS endpoint. */
+export const jwtMode: VerifyMode = {
+  name: 'jwt',
+  options: {
+    'jwt-secret-file': { type: 'string' },
+    'jwt-secret-env': { type: 'string' },
+    'jwt-key-file': { type: 'string' },
+    'jwks-url': { type: 'string' },
+    alg: { type: 'string', multiple: true },
+    iss: { type: 'string' },
+    aud: { type: 'string' },
+    sub: { type: 'string' }
+  },
+  help: `JWT (the plugin's \`jwt\` option), with one of:
+      --jwt-secret-file PATH  an HMAC secret in a file
+      --jwt-secret-env NAME   an HMAC secret in an environment variable
+      --jwt-key-file PATH     a PEM public key, or a JWK as JSON
+      --jwks-url URL          a JWKS endpoint (https, or http on the loopback interface)
+    and, to check as your plugin options do:
+      --alg ALG               allowed algorithm (repeatable; default: what the key implies)
+      --iss ISSUER, --aud AUDIENCE, --sub SUBJECT   required claim values`,
+  selects: values => KEY_OPTIONS.some(name => values[name] !== undefined),
+  async run (values, io) {
+    const given = KEY_OPTIONS.filter(name => values[name] !== undefined)
+    if (given.length > 1) throw new CliError(`give one JWT key source, not ${given.map(name => `--${name}`).join(' and ')}`)
+    const token = await readPresentedToken(io, stringOption(values, 'file'), stringOption(values, 'env'))
+    let key: DaprJwtOptions['key']
+    // A JWKS resolver aborts anything still in flight once the check is done.
+    let release = (): void => {}
+    const url = stringOption(values, 'jwks-url')
+    const keyFile = stringOption(values, 'jwt-key-file')
+    if (url !== undefined) {
+      const jwks = fromJwksOrFail(url)
+      release = () => jwks.close()
+      key = jwks
+    } else if (keyFile !== undefined) {
+      key = parseKeyFile(await readSecret(io, { file: keyFile }, 'JWT key', { multiline: true }))
+    } else {
+      key = await readSecret(io, { file: stringOption(values, 'jwt-secret-file'), env: stringOption(values, 'jwt-secret-env') }, 'JWT secret')
+    }
+    const algorithms = listOption(values, 'alg') as JwtAlgorithm[]
+    const jwt: DaprJwtOptions = {
+      key,
+      ...(algorithms.length > 0 && { algorithms }),
+      ...optionalClaim('issuer', stringOption(values, 'iss')),
+      ...optionalClaim('audience', stringOption(values, 'aud')),
+      ...optionalClaim('subject', stringOption(values, 'sub'))
+    }
+    let outcome: Awaited<ReturnType<TokenVerifier['verify']>>
+    try {
+      outcome = await optionsOrFail(jwt).verify(token, CLI_REQUEST)
+    } catch (error) {
+      release()
+      if (error instanceof CliError) throw error
+      // The key source's own failure (a JWKS endpoint out of reach): its public message, no internals.
+      throw new CliError(`the key source failed: ${(error as Error).message}`)
+    }
+    release()
+    if (typeof outcome === 'string') {
+      const error = new refusalErrors[outcome]()
+      io.stdout(`refused: ${error.message} (${error.code})\n`)
+      return EXIT.refused
+    }
+    io.stdout(`valid: JWT accepted; claims ${JSON.stringify((outcome as { claims: unknown }).claims)}\n`)
+    return EXIT.ok
+  }
+}
+
+function optionalClaim<K extends string> (name: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined ? {} : { [name]: value } as Record<K, string>
+}
+
+function fromJwksOrFail (url: string): JwksResolver {
+  try {
+    return fromJwks({ url })
+  } catch (error) {
+    throw new CliError((error as Error).message)
+  }
+}
+
+function optionsOrFail (jwt: DaprJwtOptions): TokenVerifier {
+  try {
+    return resolveOptions({ jwt }, {}).verifier as TokenVerifier
+  } catch (error) {
+    throw new CliError((error as Error).message)
+  }
+}

@@ -1,0 +1,392 @@
+import { generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { test } from 'tap'
+import Fastify from 'fastify'
+import { createDecoder, createSigner, createVerifier } from 'fast-jwt'
+import { fingerprint as libFingerprint, signDaprJwt } from '../lib/index.js'
+import { listen } from './helpers/http.js'
+import { CliError, EXIT, main, run, type CliIo } from '../lib/cli/index.js'
+import { explainMismatch } from '../lib/cli/verify.js'
+import { parseDuration } from '../lib/cli/sign.js'
+
+interface Captured { code: number, stdout: string, stderr: string }
+
+/** Runs the CLI in-process with the given stdin, environment and a fake terminal flag. */
+async function cli (argv: string[], { stdin, env = {}, tty = false, io = {} }: { stdin?: string, env?: Record<string, string>, tty?: boolean, io?: Partial<CliIo> } = {}): Promise<Captured> {
+  let stdout = ''
+  let stderr = ''
+  let stdinReads = 0
+  const code = await run(argv, {
+    stdout: text => { stdout += text },
+    stderr: text => { stderr += text },
+    readStdin: async () => {
+      stdinReads++
+      if (stdin === undefined) throw new Error('stdin read by a command that should not read it')
+      return stdin
+    },
+    stdinIsTTY: tty,
+    env,
+    readFile: async path => (await import('node:fs/promises')).readFile(path, 'utf8'),
+    ...io
+  })
+  if (stdinReads > 1) throw new Error('stdin read twice')
+  return { code, stdout, stderr }
+}
+
+const HELP_HINT = (command: string): string => `Run \`fastify-dapr-token-auth ${command} --help\` for usage.\n`
+
+test('no command prints the command list on stderr and exits 2; --help, -h and help print it on stdout', async t => {
+  const none = await cli([])
+  t.equal(none.code, EXIT.usage)
+  t.equal(none.stdout, '')
+  t.match(none.stderr, /^Usage: fastify-dapr-token-auth <command> \[options\]\n\nCommands:\n {2}generate {5}print a new random token/)
+  for (const flag of ['--help', '-h', 'help']) {
+    const help = await cli([flag])
+    t.equal(help.code, EXIT.ok, flag)
+    t.equal(help.stdout, none.stderr, flag)
+    t.equal(help.stderr, '', flag)
+  }
+  t.match(none.stderr, /Exit status: 0 success, 1 token refused \(verify\), 2 bad usage or unusable input\./)
+  for (const name of ['generate', 'fingerprint', 'verify', 'sign']) t.match(none.stderr, new RegExp(`\\n {2}${name} +\\S`))
+})
+
+test('--version prints the package version', async t => {
+  const { version } = JSON.parse((await import('node:fs')).readFileSync(join(__dirname, '..', 'package.json'), 'utf8'))
+  for (const flag of ['--version', '-v']) t.same(await cli([flag]), { code: 0, stdout: `${version}\n`, stderr: '' })
+})
+
+test('an unknown command or option is a usage error with exit code 2', async t => {
+  const unknown = await cli(['mint'])
+  t.equal(unknown.code, 2)
+  t.match(unknown.stderr, /^fastify-dapr-token-auth: unknown command "mint"\n\nUsage: /)
+})
+
+test('an unknown option is reported by name', async t => {
+  const result = await cli(['generate', '--bogus'])
+  t.equal(result.code, 2)
+  t.match(result.stderr, /^fastify-dapr-token-auth generate: Unknown option '--bogus'/)
+  t.match(result.stderr, /\nRun `fastify-dapr-token-auth generate --help` for usage\.\n$/)
+  const positional = await cli(['fingerprint', 'my-token'])
+  t.equal(positional.code, 2, 'a token as an argument is refused')
+  t.match(positional.stderr, /Unexpected argument 'my-token'/)
+})
+
+test('every command has --help (and -h) with its options, the exit codes, and why secrets stay out of argv', async t => {
+  for (const name of ['generate', 'fingerprint', 'verify', 'sign']) {
+    const help = await cli([name, '--help'])
+    t.equal(help.code, 0, name)
+    t.equal(help.stderr, '', name)
+    t.match(help.stdout, new RegExp(`^Usage: fastify-dapr-token-auth ${name} `), name)
+    t.match(help.stdout, /\n\nExit status: 0 success, 1 token refused \(verify\), 2 bad usage or unusable input\.\n$/, name)
+    t.same(await cli([name, '-h']), help, `${name} -h`)
+    if (name !== 'generate') t.match(help.stdout, /arguments show in `ps` and \/proc\/<pid>\/cmdline/, name)
+  }
+  t.match((await cli(['verify', '--help'])).stdout, /--jwt-secret-file PATH .*\n.*--jwt-secret-env NAME .*\n.*--jwt-key-file PATH .*\n.*--jwks-url URL /)
+})
+
+test('generate prints a CSPRNG token of the requested size and encoding', async t => {
+  const plain = await cli(['generate'])
+  t.equal(plain.code, 0)
+  t.match(plain.stdout, /^[A-Za-z0-9_-]{43}\n$/, '32 bytes as base64url by default')
+  t.not((await cli(['generate'])).stdout, plain.stdout, 'two runs differ')
+  t.match((await cli(['generate', '--bytes', '16', '--encoding', 'hex'])).stdout, /^[0-9a-f]{32}\n$/)
+  t.match((await cli(['generate', '-b', '48', '-e', 'base64'])).stdout, /^[A-Za-z0-9+/]{64}\n$/)
+  t.equal(Buffer.from((await cli(['generate', '-b', '1024', '-e', 'base64'])).stdout.trim(), 'base64').length, 1024)
+})
+
+test('generate refuses sizes below 16 or above 1024 bytes, non-numbers and unknown encodings', async t => {
+  for (const bytes of ['15', '1025', '0', '-1', '3.5', 'abc', '']) {
+    const result = await cli(['generate', `--bytes=${bytes}`])
+    t.equal(result.code, 2, bytes)
+    t.equal(result.stdout, '', bytes)
+    t.equal(result.stderr, `fastify-dapr-token-auth generate: --bytes must be a whole number from 16 to 1024, not ${JSON.stringify(bytes)}\n` + HELP_HINT('generate'), bytes)
+  }
+  t.same(await cli(['generate', '--encoding', 'base32']), {
+    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth generate: --encoding must be one of base64, base64url, hex, not "base32"\n' + HELP_HINT('generate')
+  })
+})
+
+test('fingerprint prints the same short hash as fingerprint(), from stdin, a file or an env var, trimmed', async t => {
+  const dir = t.testdir({ token: 's3cret\n' })
+  const expected = { code: 0, stdout: libFingerprint('s3cret') + '\n', stderr: '' }
+  t.same(await cli(['fingerprint'], { stdin: 's3cret' }), expected)
+  t.same(await cli(['fingerprint'], { stdin: '  s3cret\n' }), expected)
+  t.same(await cli(['fingerprint', '--file', join(dir, 'token')]), expected)
+  t.same(await cli(['fingerprint', '-f', join(dir, 'token')]), expected)
+  t.same(await cli(['fingerprint', '--env', 'TOKEN'], { env: { TOKEN: 's3cret' } }), expected)
+})
+
+test('fingerprint explains unusable input without echoing it', async t => {
+  const dir = t.testdir({ empty: '\n' })
+  const cases: Array<[string[], { stdin?: string, env?: Record<string, string>, tty?: boolean }, string]> = [
+    [['--file', join(dir, 'missing')], {}, `cannot read the token from file ${join(dir, 'missing')}: ENOENT`],
+    [['--file', join(dir, 'empty')], {}, `the token from file ${join(dir, 'empty')} is empty`],
+    [['--env', 'UNSET'], {}, 'the token from environment variable UNSET is empty'],
+    [['--env', 'BLANK'], { env: { BLANK: '  ' } }, 'the token from environment variable BLANK is empty'],
+    [[], { stdin: 'line-one\nline-two\n' }, 'the token from standard input holds more than one line; a header value cannot contain a line break'],
+    [[], { tty: true }, 'pipe the token into standard input (for example `printenv APP_API_TOKEN | ...`), or use --file or --env'],
+    [['--file', join(dir, 'empty'), '--env', 'X'], {}, 'give the token as a file or an environment variable, not both']
+  ]
+  for (const [args, options, message] of cases) {
+    t.same(await cli(['fingerprint', ...args], options), { code: 2, stdout: '', stderr: `fastify-dapr-token-auth fingerprint: ${message}\n` + HELP_HINT('fingerprint') }, message)
+  }
+  const noCode = await cli(['fingerprint', '--file', 'x'], { io: { readFile: async () => { throw new Error('boom') } } })
+  t.match(noCode.stderr, /cannot read the token from file x: unreadable\n/)
+})
+
+test('verify accepts a token that matches any configured token and names it by index and fingerprint', async t => {
+  const dir = t.testdir({ old: 'old-token\n', new: 'new-token' })
+  t.same(await cli(['verify', '--expected-file', join(dir, 'new'), '--expected-file', join(dir, 'old')], { stdin: 'old-token\n' }), {
+    code: 0, stdout: `valid: matches configured token 1 (fingerprint ${libFingerprint('old-token')})\n`, stderr: ''
+  })
+  t.same(await cli(['verify'], { stdin: 'app', env: { APP_API_TOKEN: 'app', DAPR_API_TOKEN: 'dapr' } }), {
+    code: 0, stdout: `valid: matches configured token 0 (fingerprint ${libFingerprint('app')})\n`, stderr: ''
+  }, 'APP_API_TOKEN by default')
+  t.same(await cli(['verify', '--role', 'sidecar', '--env', 'GIVEN'], { env: { APP_API_TOKEN: 'app', DAPR_API_TOKEN: 'dapr', GIVEN: 'dapr' } }), {
+    code: 0, stdout: `valid: matches configured token 0 (fingerprint ${libFingerprint('dapr')})\n`, stderr: ''
+  }, 'DAPR_API_TOKEN for the sidecar role')
+  t.same(await cli(['verify', '--expected-env', 'A', '--expected-file', join(dir, 'old'), '--file', join(dir, 'new')], { env: { A: 'new-token' } }), {
+    code: 0, stdout: `valid: matches configured token 1 (fingerprint ${libFingerprint('new-token')})\n`, stderr: ''
+  }, 'files come first, then env vars')
+})
+
+test('verify refuses a wrong token with exit code 1, fingerprints only, and the likely reason', async t => {
+  const env = { APP_API_TOKEN: 's3cret-token' }
+  const refused = await cli(['verify'], { stdin: 'S3CRET-TOKEN', env })
+  t.same(refused, {
+    code: 1,
+    stdout: `refused: the token (fingerprint ${libFingerprint('S3CRET-TOKEN')}) matches none of the 1 configured token(s) (${libFingerprint('s3cret-token')})\n` +
+      '  hint: it equals configured token 0 except for letter case: tokens are case-sensitive\n',
+    stderr: ''
+  })
+  t.notMatch(refused.stdout, /s3cret/i, 'neither token is printed')
+
+  const base64 = await cli(['verify'], { stdin: Buffer.from('s3cret-token').toString('base64'), env })
+  t.equal(base64.code, 1)
+  t.match(base64.stdout, /hint: one of it and configured token 0 is the base64 encoding of the other: a Kubernetes Secret's `data` values are base64/)
+  t.match(base64.stdout, /hint: its length \(16 bytes\) is that of no configured token \(12 bytes\)\n$/)
+
+  const joined = await cli(['verify'], { stdin: 'a, b', env: { APP_API_TOKEN: 'abcd' } })
+  t.same(joined.stdout.split('\n').slice(1), [
+    '  hint: it contains ", ": two header lines joined into one? A token header sent twice is always refused', ''
+  ], 'same length: no length hint')
+})
+
+test('explainMismatch: base64 either way, no hint when nothing fits', async t => {
+  t.same(explainMismatch('Zm9vYmFy', ['foobar', 'other']), [
+    'one of it and configured token 0 is the base64 encoding of the other: a Kubernetes Secret\'s `data` values are base64, give the decoded value (secretKeyRef and secret volumes decode it)',
+    'its length (8 bytes) is that of no configured token (6, 5 bytes)'
+  ])
+  t.match(explainMismatch('foobar', ['Zm9vYmFy']), [/configured token 0 is the base64 encoding/, /length/])
+  t.same(explainMismatch('wrong!', ['secret']), [])
+})
+
+test('verify fails with exit code 2 when no token is configured or the role is unknown', async t => {
+  t.same(await cli(['verify'], { stdin: 'x' }), {
+    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: the configured token from environment variable APP_API_TOKEN is empty\n' + HELP_HINT('verify')
+  })
+  t.same(await cli(['verify', '--role', 'daprd'], { stdin: 'x' }), {
+    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: --role must be app or sidecar, not "daprd"\n' + HELP_HINT('verify')
+  })
+})
+
+function keyFiles (dir: string): Record<string, string> {
+  const pem = (pair: { privateKey: KeyObject }): string => pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string
+  const files: Record<string, string> = {
+    rsa: pem(generateKeyPairSync('rsa', { modulusLength: 2048 })),
+    rsaShort: pem(generateKeyPairSync('rsa', { modulusLength: 1024 })),
+    rsaPss: pem(generateKeyPairSync('rsa-pss', { modulusLength: 2048 })),
+    p256: pem(generateKeyPairSync('ec', { namedCurve: 'prime256v1' })),
+    p384: pem(generateKeyPairSync('ec', { namedCurve: 'secp384r1' })),
+    k256: pem(generateKeyPairSync('ec', { namedCurve: 'secp256k1' })),
+    ed25519: pem(generateKeyPairSync('ed25519')),
+    public: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }) as string
+  }
+  const paths: Record<string, string> = {}
+  for (const [name, text] of Object.entries(files)) {
+    paths[name] = join(dir, `${name}.pem`)
+    writeFileSync(paths[name], text)
+  }
+  return paths
+}
+
+const decode = createDecoder({ complete: true })
+
+test('sign makes JWTs with HMAC secrets, RSA, EC and Ed25519 keys, with exp, iss, aud, sub, kid and claims', async t => {
+  const dir = t.testdir({ secret: 'x'.repeat(32) + '\n' })
+  const keys = keyFiles(dir)
+  const secret = 'x'.repeat(32)
+
+  const hs = await cli(['sign', '--secret-file', join(dir, 'secret'), '--iss', 'issuer', '--aud', 'app', '--sub', 'me', '--kid', 'k1', '--claim', 'n=1', '--claim', 'tags=["a"]', '--claim', 'word=plain', '--exp', '15m'])
+  t.equal(hs.code, 0)
+  t.equal(hs.stderr, '')
+  const payload = createVerifier({ key: secret, algorithms: ['HS256'] })(hs.stdout.trim())
+  t.match(payload, { iss: 'issuer', aud: 'app', sub: 'me', n: 1, tags: ['a'], word: 'plain' })
+  t.equal(payload.exp - payload.iat, 15 * 60)
+  t.match(decode(hs.stdout.trim()).header, { alg: 'HS256', kid: 'k1', typ: 'JWT' })
+
+  const fromStdin = await cli(['sign', '--alg', 'HS384', '--aud', 'a', '--aud', 'b', '--exp', 'never'], { stdin: 'y'.repeat(48) })
+  const hs384 = createVerifier({ key: 'y'.repeat(48), algorithms: ['HS384'] })(fromStdin.stdout.trim())
+  t.same(hs384.aud, ['a', 'b'])
+  t.equal(hs384.exp, undefined, '--exp never')
+  const fromEnv = await cli(['sign', '--secret-env', 'S', '-a', 'HS512'], { env: { S: 'z'.repeat(64) } })
+  t.equal(createVerifier({ key: 'z'.repeat(64), algorithms: ['HS512'] })(fromEnv.stdout.trim()).exp - Math.floor(Date.now() / 1000) > 3500, true, '1h by default')
+
+  const expected: Array<[string, string[], string]> = [
+    ['rsa', [], 'RS256'], ['rsa', ['--alg', 'PS384'], 'PS384'],
+    ['p256', [], 'ES256'], ['p384', [], 'ES384'], ['ed25519', [], 'EdDSA']
+  ]
+  for (const [key, extra, alg] of expected) {
+    const signed = await cli(['sign', '--key-file', keys[key] as string, ...extra])
+    t.equal(signed.code, 0, `${key} ${alg}: ${signed.stderr}`)
+    t.equal(decode(signed.stdout.trim()).header.alg, alg, key)
+  }
+})
+
+test('sign refuses keys and secrets that do not fit the algorithm, and bad claims, with exit code 2', async t => {
+  const dir = t.testdir({ secret: 'x'.repeat(32), short: 'x'.repeat(31) })
+  const keys = keyFiles(dir)
+  const cases: Array<[string[], string, { stdin?: string }?]> = [
+    [['--alg', 'none', '--secret-file', join(dir, 'secret')], '--alg must be one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA; not "none"'],
+    [['--key-file', keys.rsa as string, '--secret-env', 'X'], 'give either --key-file or an HMAC secret, not both'],
+    [['--key-file', keys.rsa as string, '--secret-file', 'x'], 'give either --key-file or an HMAC secret, not both'],
+    [['--key-file', join(dir, 'nope.pem')], `cannot read the private key from file ${join(dir, 'nope.pem')}: ENOENT`],
+    [['--key-file', keys.public as string], `${keys.public as string} holds no PEM private key (a public key cannot sign)`],
+    [['--key-file', join(dir, 'secret')], `${join(dir, 'secret')} holds no PEM private key (a public key cannot sign)`],
+    [['--key-file', keys.rsa as string, '--alg', 'HS256'], 'HS256 signs with an HMAC secret, not a private key: use --secret-file or --secret-env'],
+    [['--key-file', keys.ed25519 as string, '--alg', 'RS256'], 'RS256 needs an RSA private key; the key file holds a key of type ed25519'],
+    [['--key-file', keys.p384 as string, '--alg', 'ES256'], 'ES256 needs a P-256 EC private key; the key file holds a key of type ec (secp384r1)'],
+    [['--key-file', keys.k256 as string], 'ES256 needs a P-256 EC private key; the key file holds a key of type ec (secp256k1)'],
+    [['--key-file', keys.rsaShort as string], 'the RSA key has 1024 bits; use at least 2048'],
+    [['--key-file', keys.rsaPss as string], 'RS256 needs an RSA private key; the key file holds a key of type rsa-pss'],
+    [['--secret-file', join(dir, 'secret'), '--alg', 'ES256'], 'ES256 signs with a private key: use --key-file'],
+    [['--secret-file', join(dir, 'short')], 'HS256 needs a secret of at least 32 bytes (RFC 7518 section 3.2); this one is shorter'],
+    [['--secret-file', join(dir, 'secret'), '--exp', '0'], '--exp must be a positive duration such as 90, 30s, 15m, 1h or 7d, or \'never\'; not "0"'],
+    [['--secret-file', join(dir, 'secret'), '--claim', '=1'], '--claim must look like name=value, not "=1"'],
+    [['--secret-file', join(dir, 'secret'), '--claim', 'novalue'], '--claim must look like name=value, not "novalue"'],
+    [[], 'the HMAC secret from standard input is empty', { stdin: '' }]
+  ]
+  for (const [args, message, options] of cases) {
+    t.same(await cli(['sign', ...args], options), { code: 2, stdout: '', stderr: `fastify-dapr-token-auth sign: ${message}\n` + HELP_HINT('sign') }, message)
+  }
+})
+
+test('parseDuration reads seconds by default and the units ms, s, m, h, d', async t => {
+  t.equal(parseDuration('90'), 90_000)
+  t.equal(parseDuration('250ms'), 250)
+  t.equal(parseDuration('30s'), 30_000)
+  t.equal(parseDuration('2h'), 7_200_000)
+  t.equal(parseDuration('7d'), 604_800_000)
+  t.equal(parseDuration('never'), undefined)
+  for (const bad of ['', '1w', '-5', '1.5h', '0s']) t.throws(() => parseDuration(bad), CliError, bad)
+})
+
+test('an unexpected failure is reported as ours, without its message, exit code 2', async t => {
+  const result = await cli(['fingerprint'], { io: { readStdin: async () => { throw new RangeError('secret-bearing detail') } } })
+  t.same(result, { code: 2, stdout: '', stderr: 'fastify-dapr-token-auth fingerprint: unexpected failure (RangeError)\n' + HELP_HINT('fingerprint') })
+})
+
+test('CliError carries exit code 2 unless told otherwise', async t => {
+  t.equal(new CliError('x').exitCode, 2)
+  t.equal(new CliError('x', 1).exitCode, 1)
+  t.equal(new CliError('x').name, 'CliError')
+})
+
+test('main() runs with a process: argv, stdin, env, files, and sets the exit code', async t => {
+  const dir = t.testdir({ token: 's3cret\n' })
+  function fakeProcess (argv: string[], stdin: string, isTTY?: boolean): { proc: NodeJS.Process, out: string[], err: string[] } {
+    const out: string[] = []
+    const err: string[] = []
+    const input = Object.assign(Readable.from([Buffer.from(stdin)]), { isTTY })
+    const proc = {
+      argv: ['node', 'bin.js', ...argv],
+      env: { T: 's3cret' },
+      stdin: input,
+      stdout: { write: (text: string) => out.push(text) },
+      stderr: { write: (text: string) => err.push(text) },
+      exitCode: undefined as number | undefined
+    }
+    return { proc: proc as unknown as NodeJS.Process, out, err }
+  }
+  const piped = fakeProcess(['fingerprint'], 'wrong\n')
+  await main(piped.proc)
+  t.same(piped.out, [libFingerprint('wrong') + '\n'])
+  t.equal(piped.proc.exitCode, 0)
+
+  const verified = fakeProcess(['verify', '--file', join(dir, 'token'), '--expected-env', 'T'], '')
+  await main(verified.proc)
+  t.same(verified.out, [`valid: matches configured token 0 (fingerprint ${libFingerprint('s3cret')})\n`])
+
+  const tty = fakeProcess(['fingerprint'], '', true)
+  await main(tty.proc)
+  t.equal(tty.proc.exitCode, 2)
+  t.match(tty.err.join(''), /pipe the token into standard input/)
+})
+
+test('verify --jwt-*: a JWT checked by the plugin\'s own jwt verifier, claims printed, refusals by code', async t => {
+  const secret = 'jwt-secret-of-at-least-32-bytes!!'
+  const dir = t.testdir({ secret })
+  const good = signDaprJwt({ sub: 'caller', scope: 'x' }, { key: secret, issuer: 'me', audience: 'app', expiresIn: 600 })
+  const valid = await cli(['verify', '--jwt-secret-file', join(dir, 'secret'), '--iss', 'me', '--aud', 'app', '--sub', 'caller', '--alg', 'HS256'], { stdin: good })
+  t.equal(valid.code, 0, valid.stderr)
+  t.match(valid.stdout, /^valid: JWT accepted; claims \{.*"sub":"caller".*\}\n$/)
+  t.match(JSON.parse(valid.stdout.slice(valid.stdout.indexOf('{'))), { sub: 'caller', scope: 'x', iss: 'me', aud: 'app' })
+
+  const expired = createSigner({ key: secret, clockTimestamp: Date.now() - 3_600_000, expiresIn: 60_000 })({ sub: 'caller' })
+  t.same(await cli(['verify', '--jwt-secret-env', 'S'], { stdin: expired, env: { S: secret } }), {
+    code: 1, stdout: 'refused: Expired Dapr API token (FST_DAPR_TOKEN_EXPIRED)\n', stderr: ''
+  })
+  const wrongIssuer = await cli(['verify', '--jwt-secret-env', 'S', '--iss', 'someone-else'], { stdin: good, env: { S: secret } })
+  t.equal(wrongIssuer.code, 1)
+  t.match(wrongIssuer.stdout, /^refused: .*\(FST_DAPR_TOKEN_CLAIM_MISMATCH\)\n$/)
+})
+
+test('verify --jwt-key-file takes a PEM public key or a JWK; --jwks-url a JWKS endpoint', async t => {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  const dir = t.testdir({
+    'public.pem': publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    'public.jwk': JSON.stringify(publicKey.export({ format: 'jwk' })),
+    'broken.jwk': '{ not json'
+  })
+  const token = signDaprJwt({ sub: 'caller' }, { key: privateKey, kid: 'k1' })
+  for (const file of ['public.pem', 'public.jwk']) {
+    const result = await cli(['verify', '--jwt-key-file', join(dir, file)], { stdin: token })
+    t.equal(result.code, 0, `${file}: ${result.stderr}`)
+  }
+  t.same(await cli(['verify', '--jwt-key-file', join(dir, 'broken.jwk')], { stdin: token }), {
+    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: the --jwt-key-file holds neither a PEM key nor a JWK in JSON\n' + HELP_HINT('verify')
+  })
+  const otherKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey
+  const forged = await cli(['verify', '--jwt-key-file', join(dir, 'public.pem')], { stdin: signDaprJwt({ sub: 'caller' }, { key: otherKey }) })
+  t.same([forged.code, forged.stdout], [1, 'refused: Invalid Dapr API token signature (FST_DAPR_TOKEN_BAD_SIGNATURE)\n'])
+
+  const jwksServer = Fastify()
+  jwksServer.get('/jwks.json', async () => ({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256', use: 'sig' }] }))
+  t.teardown(() => jwksServer.close())
+  const { url } = await listen(jwksServer)
+  const viaJwks = await cli(['verify', '--jwks-url', `${url}/jwks.json`, '--alg', 'ES256'], { stdin: token })
+  t.equal(viaJwks.code, 0, viaJwks.stderr)
+  t.match(viaJwks.stdout, /^valid: JWT accepted; claims \{"sub":"caller"/)
+
+  const down = await cli(['verify', '--jwks-url', `${url}/missing.json`, '--alg', 'ES256'], { stdin: token })
+  t.equal(down.code, 2)
+  t.match(down.stderr, /^fastify-dapr-token-auth verify: the key source failed: /)
+})
+
+test('verify --jwt-*: one key source, usable options, or a usage error', async t => {
+  const dir = t.testdir({ secret: 'jwt-secret-of-at-least-32-bytes!!' })
+  const token = signDaprJwt({ sub: 'x' }, { key: 'jwt-secret-of-at-least-32-bytes!!' })
+  const both = await cli(['verify', '--jwt-secret-file', join(dir, 'secret'), '--jwks-url', 'https://example.invalid/jwks'], { stdin: token })
+  t.same(both, { code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: give one JWT key source, not --jwt-secret-file and --jwks-url\n' + HELP_HINT('verify') })
+  const badUrl = await cli(['verify', '--jwks-url', 'ftp://127.0.0.1/jwks'], { stdin: token })
+  t.equal(badUrl.code, 2)
+  t.match(badUrl.stderr, /^fastify-dapr-token-auth verify: .*FST_DAPR_TOKEN_OPTIONS|^fastify-dapr-token-auth verify: Invalid fastify-dapr-token-auth options: /)
+  const badAlg = await cli(['verify', '--jwt-secret-file', join(dir, 'secret'), '--alg', 'none'], { stdin: token })
+  t.equal(badAlg.code, 2)
+  t.match(badAlg.stderr, /^fastify-dapr-token-auth verify: Invalid fastify-dapr-token-auth options: /)
+  t.same(await cli(['verify', '--jwt-secret-file', join(dir, 'nope')], { stdin: token }), {
+    code: 2, stdout: '', stderr: `fastify-dapr-token-auth verify: cannot read the JWT secret from file ${join(dir, 'nope')}: ENOENT\n` + HELP_HINT('verify')
+  })
+})
