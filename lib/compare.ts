@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto'
 import { fingerprint } from './fingerprint.js'
 
 /** What `request.daprToken` holds after a shared token matched: which key, never the key. */
@@ -11,17 +10,16 @@ export interface StaticTokenCredential {
 }
 
 /**
- * An immutable set of shared tokens, prepared once so that a request costs one latin1 write into a
- * scratch buffer and one `timingSafeEqual` per key: no allocation, no hashing.
+ * An immutable set of shared tokens, prepared once so that a request costs one pass over each key's
+ * characters: no allocation, no native call, no hashing.
  */
 export interface KeySet {
   readonly size: number
   readonly credentials: readonly StaticTokenCredential[]
   /** Per key: could two header lines joined by Node (`a, b`) spell it? Then a match needs a second look. */
   readonly joinable: readonly boolean[]
-  /** @internal */ readonly keys: readonly Buffer[]
-  /** @internal */ readonly views: readonly Buffer[]
-  /** @internal */ readonly scratch: Buffer
+  /** @internal Each key's UTF-8 bytes as a latin1 string: the form Node gives a header value off the wire. */
+  readonly wire: readonly string[]
 }
 
 /** Trims each token (a header value never carries surrounding whitespace) and drops empty ones. */
@@ -39,43 +37,40 @@ export function normaliseTokens (tokens: string | readonly string[]): string[] {
 export function buildKeySet (tokens: readonly string[]): KeySet {
   // Header values reach Node as latin1 strings of the raw bytes, so keys are compared as their
   // UTF-8 bytes: a non-ASCII token matches exactly what a client that sends it as UTF-8 puts on the wire.
-  const keys = tokens.map(token => Buffer.from(token, 'utf8'))
-  const longest = keys.reduce((max, key) => Math.max(max, key.length), 0)
-  const scratch = Buffer.alloc(longest)
+  const bytes = tokens.map(token => Buffer.from(token, 'utf8'))
   return Object.freeze({
-    size: keys.length,
-    keys,
-    views: keys.map(key => scratch.subarray(0, key.length)),
-    scratch,
+    size: tokens.length,
+    wire: bytes.map(key => key.toString('latin1')),
     joinable: tokens.map(token => token.includes(', ')),
-    credentials: keys.map((key, index) => Object.freeze({ kind: 'static' as const, index, fingerprint: fingerprint(key) }))
+    credentials: bytes.map((key, index) => Object.freeze({ kind: 'static' as const, index, fingerprint: fingerprint(key) }))
   })
 }
 
 /**
  * Index of the key that equals `presented`, or -1. Constant-time in the sense that matters: every
- * key is compared in full whatever matched, no early exit, and the time spent depends on the keys'
- * lengths only, never on how much of a key the presented token gets right or on its own length
- * beyond the longest key (a length mismatch is folded in after the byte comparison).
+ * key is compared over its whole length whatever matched (no early exit, differences OR-ed
+ * together), and a presented token of another length is replaced by the key itself for the pass, so
+ * the time spent depends on the keys' lengths only, never on the presented token's length or on how
+ * much of a key it gets right.
+ *
+ * A JavaScript loop rather than `crypto.timingSafeEqual`: the native call needs Buffers, and making
+ * one from the header (an allocation, or a latin1 write into a scratch buffer) cost several times
+ * the comparison itself (bench/RESULTS.md). Comparing UTF-16 code units also refuses, by itself, a
+ * string that never came off a socket (inject, HTTP/2 shims) with units above 0xff, which a latin1
+ * write would have truncated into a key's bytes.
  */
 export function matchToken (presented: string, set: KeySet): number {
-  const { keys, views, scratch } = set
-  scratch.fill(0)
-  scratch.write(presented, 0, 'latin1')
+  const wire = set.wire
   let found = -1
-  for (let i = 0; i < keys.length; i++) {
-    const same = timingSafeEqual(views[i] as Buffer, keys[i] as Buffer)
-    if (same && presented.length === (keys[i] as Buffer).length && found === -1) found = i
+  for (let k = 0; k < wire.length; k++) {
+    const key = wire[k] as string
+    const n = key.length
+    const sameLength = presented.length === n
+    const probe = sameLength ? presented : key
+    let diff = sameLength ? 0 : 1
+    for (let i = 0; i < n; i++) diff |= probe.charCodeAt(i) ^ key.charCodeAt(i)
+    // Keeps the first match without branching on which keys matched before.
+    found = diff === 0 && found === -1 ? k : found
   }
-  // A latin1 write keeps only the low byte of each UTF-16 unit, so a string that never came off a
-  // socket (inject, HTTP/2 shims) could alias a key; a real header value is all code units < 256.
-  if (found !== -1 && !isByteString(presented)) return -1
   return found
-}
-
-function isByteString (value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    if (value.charCodeAt(i) > 0xff) return false
-  }
-  return true
 }

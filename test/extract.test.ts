@@ -6,7 +6,9 @@ import { resolveOptions } from '../lib/options.js'
 
 /** A request as an HTTP/2 compat layer or a hand-made object might present it. */
 function fakeRequest (headers: Record<string, unknown>, rawHeaders?: unknown): FastifyRequest {
-  return { headers, raw: { rawHeaders }, log: { info () {} }, routeOptions: { config: {} }, method: 'GET' } as unknown as FastifyRequest
+  const raw = { headers, rawHeaders }
+  // As in Fastify, `request.headers` reads the raw message's headers.
+  return { get headers () { return raw.headers }, raw, log: { info () {} }, routeOptions: { config: {} }, method: 'GET' } as unknown as FastifyRequest
 }
 
 test('extractToken: header values as a transport may hand them over', async t => {
