@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify'
+import { IncomingMessage } from 'node:http'
 
 /**
  * Reading the token header. On a socket, Node has already stripped the value's surrounding
@@ -44,15 +45,47 @@ export function sentMoreThanOnce (request: FastifyRequest, header: string): bool
 }
 
 /**
- * Removes the token header after a successful check (as daprd does), from the parsed headers and
- * from `rawHeaders`, so handlers, proxies and loggers downstream never see it.
+ * Node's `IncomingMessage` builds `headersDistinct` lazily from `rawHeaders`, looping up to a header
+ * count it recorded when parsing. Removing a pair from `rawHeaders` without lowering that count
+ * makes the first later read of `request.raw.headersDistinct` throw (a 500 in whatever reads it).
+ * The count (and the distinct view, if something already built it) sit behind symbols that Node
+ * does not export, so they are found once, by name, on a throwaway message.
+ */
+const probe = new IncomingMessage(undefined as never)
+Reflect.get(probe, 'headersDistinct')
+const nodeSymbols = Object.getOwnPropertySymbols(probe)
+const HEADERS_COUNT = nodeSymbol(nodeSymbols, 'kHeadersCount')
+const HEADERS_DISTINCT = nodeSymbol(nodeSymbols, 'kHeadersDistinct')
+
+/** The symbol Node describes as `description`, or a fresh one that no message carries (other runtimes). */
+export function nodeSymbol (symbols: readonly symbol[], description: string): symbol {
+  return symbols.find(symbol => symbol.description === description) ?? Symbol(description)
+}
+
+interface NodeMessageInternals { [key: symbol]: unknown }
+
+/**
+ * Removes the token header after a successful check (as daprd does), from the parsed headers, from
+ * `rawHeaders` and from `headersDistinct`, so handlers, proxies and loggers downstream never see it.
  */
 export function stripTokenHeader (request: FastifyRequest, header: string): void {
   delete request.headers[header]
-  const raw = request.raw.rawHeaders
+  const message = request.raw
+  const raw = message.rawHeaders
   if (!Array.isArray(raw)) return
+  let removed = 0
   for (let i = raw.length - 2; i >= 0; i -= 2) {
     const name = raw[i] as string
-    if (name.length === header.length && name.toLowerCase() === header) raw.splice(i, 2)
+    if (name.length === header.length && name.toLowerCase() === header) {
+      raw.splice(i, 2)
+      removed += 2
+    }
   }
+  if (removed === 0) return
+  const internals = message as unknown as NodeMessageInternals
+  // Only a message Node parsed carries these (inject's request does not).
+  const count = internals[HEADERS_COUNT]
+  if (typeof count === 'number') internals[HEADERS_COUNT] = count - removed
+  const distinct = internals[HEADERS_DISTINCT] as Record<string, unknown> | undefined
+  if (distinct !== undefined) delete distinct[header]
 }

@@ -1,6 +1,7 @@
-import type { FastifyPluginCallback } from 'fastify'
+import type { FastifyInstance, FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 import { buildHook, type DaprTokenHook } from './hook.js'
+import { DaprTokenOptionsError } from './errors.js'
 import { resolveOptions, type DaprTokenAuthOptions } from './options.js'
 import type { DaprTokenCredential } from './verifier.js'
 
@@ -20,28 +21,36 @@ declare module 'fastify' {
 }
 
 const plugin: FastifyPluginCallback<DaprTokenAuthOptions> = function daprTokenAuthPlugin (fastify, options, done) {
-  let resolved: ReturnType<typeof resolveOptions>
+  // Thrown synchronously from a callback plugin, an error escapes avvio as an uncaught exception and
+  // crashes the process; through done() it rejects register()/ready() as it should.
   try {
-    resolved = resolveOptions(options)
+    setup(fastify, options)
   } catch (error) {
-    // A throw here would escape avvio as an uncaught exception; through done() it rejects ready().
     return done(error as Error)
   }
+  done()
+}
+
+function setup (fastify: FastifyInstance, options: DaprTokenAuthOptions): void {
+  if (fastify.hasRequestDecorator('daprToken')) {
+    throw new DaprTokenOptionsError('the plugin is already registered on this instance or a parent of it: register it once per encapsulation context (sibling plugins may each have their own)')
+  }
+  const resolved = resolveOptions(options)
   const verifier = resolved.verifier
 
   fastify.decorateRequest('daprToken', null)
 
   if (verifier === null) {
-    const error = resolved.unconfigured
-    if (resolved.whenUnconfigured === 'fail') return done(error ?? undefined)
+    // `unconfigured` is set whenever no verifier could be built.
+    const notConfigured = resolved.unconfigured as Error
+    if (resolved.whenUnconfigured === 'fail') throw notConfigured
     fastify.log.warn('fastify-dapr-token-auth: no Dapr API token configured and whenUnconfigured is \'allow\': every request passes unauthenticated')
     fastify.decorate('verifyDaprToken', function verifyDaprTokenDisabled (_request, _reply, next) { next() } satisfies DaprTokenHook)
-    return done()
+    return
   }
 
   fastify.decorate('verifyDaprToken', buildHook(resolved, verifier, true))
   if (resolved.addHook) fastify.addHook('onRequest', buildHook(resolved, verifier, false))
-  done()
 }
 
 /** The plugin: `fastify.register(daprTokenAuth, options)`. */

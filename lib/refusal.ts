@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { refusalErrors, type DaprTokenRefusalError, type RefusalReason } from './errors.js'
+import { isThenable } from './keys/static.js'
 
 /**
  * How a refused request is answered:
@@ -7,7 +8,8 @@ import { refusalErrors, type DaprTokenRefusalError, type RefusalReason } from '.
  *   `invalid api token\n`), the same for every reason, as Dapr-compatible APIs need;
  * - `'fastify'`: `done(error)` with a `FST_DAPR_TOKEN_*` error, so the error handler answers
  *   (by default Fastify's JSON `{ statusCode, code, error, message }`);
- * - a function: gets the error with the status already set to 401 and returns the body to send.
+ * - a function: gets the error with the status already set to 401 and returns the body to send
+ *   (or a promise of it); it may also send the reply itself.
  */
 export type ErrorResponse = 'daprd' | 'fastify' | ErrorResponseFunction
 
@@ -35,6 +37,11 @@ export function buildRefusal (mode: ErrorResponse): Refuse {
   return function refuseWithCustomBody (request, reply, _done, reason) {
     reply.code(401)
     const body = mode(new refusalErrors[reason](), request, reply)
+    // An async function's promise is its body's promise: sending the promise itself serialised `{}`.
+    if (isThenable(body)) {
+      body.then(value => { if (!reply.sent) reply.send(value) }, error => { if (!reply.sent) reply.send(error) })
+      return
+    }
     if (!reply.sent) reply.send(body)
   }
 }

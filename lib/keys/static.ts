@@ -9,9 +9,9 @@ export type TokenList = string | readonly string[]
 
 /**
  * The pluggable key source of the shared-token mode: returns the tokens valid now. The `token`
- * option and the env var are the built-in static resolver. Return the same array (or string) while
- * nothing changed: the prepared key set is reused, and a synchronous answer keeps the hot path free
- * of promises.
+ * option and the env var are the built-in static resolver. The prepared key set is reused while the
+ * returned tokens equal the last ones (compared element by element, so an array changed in place is
+ * noticed) and rebuilt when they change; a synchronous answer keeps the hot path free of promises.
  */
 export type KeyResolver = (request: FastifyRequest) => TokenList | PromiseLike<TokenList>
 
@@ -40,7 +40,8 @@ export function resolverVerifier (resolver: KeyResolver, header: string): TokenV
     if (lastSet !== undefined && sameTokens(input, lastInput as TokenList)) return lastSet
     const tokens = normaliseTokens(input)
     if (tokens.length === 0) throw new DaprTokenNoKeysError()
-    lastInput = input
+    // A copy: a resolver may change the array it returns in place, and must then be seen changing.
+    lastInput = typeof input === 'string' ? input : [...input]
     lastSet = buildKeySet(tokens)
     return lastSet
   }
@@ -57,8 +58,7 @@ export function resolverVerifier (resolver: KeyResolver, header: string): TokenV
 }
 
 function sameTokens (a: TokenList, b: TokenList): boolean {
-  if (a === b) return true
-  if (typeof a === 'string' || typeof b === 'string') return false
+  if (typeof a === 'string' || typeof b === 'string') return a === b
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true

@@ -1,0 +1,55 @@
+import { test } from 'tap'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { extractToken, nodeSymbol, SEVERAL, sentMoreThanOnce, stripTokenHeader } from '../lib/extract.js'
+import { buildHook } from '../lib/hook.js'
+import { resolveOptions } from '../lib/options.js'
+
+/** A request as an HTTP/2 compat layer or a hand-made object might present it. */
+function fakeRequest (headers: Record<string, unknown>, rawHeaders?: unknown): FastifyRequest {
+  return { headers, raw: { rawHeaders }, log: { info () {} }, routeOptions: { config: {} }, method: 'GET' } as unknown as FastifyRequest
+}
+
+test('extractToken: header values as a transport may hand them over', async t => {
+  t.equal(extractToken(undefined), undefined, 'absent')
+  t.equal(extractToken(''), undefined, 'empty')
+  t.equal(extractToken(' \t '), undefined, 'blank')
+  t.equal(extractToken(' tok\t'), 'tok', 'trimmed')
+  t.equal(extractToken('a b'), 'a b', 'inner space kept')
+  t.equal(extractToken(['tok']), 'tok', 'one-element array')
+  t.equal(extractToken([' tok ']), 'tok', 'one-element array, trimmed')
+  t.equal(extractToken(['a', 'b']), SEVERAL, 'several values')
+  t.equal(extractToken([]), SEVERAL, 'an empty array is not a token')
+})
+
+test('the hook refuses a header that arrives as an array of values as a duplicate', async t => {
+  const options = resolveOptions({ token: 'tok' })
+  const hook = buildHook(options, options.verifier!, true)
+  const request = fakeRequest({ 'dapr-api-token': ['tok', 'tok'] }, [])
+  await new Promise<void>(resolve => hook(request, {} as FastifyReply, error => {
+    t.match(error, { code: 'FST_DAPR_TOKEN_DUPLICATE', statusCode: 401 })
+    resolve()
+  }))
+})
+
+test('sentMoreThanOnce and stripTokenHeader cope with a request that has no rawHeaders', async t => {
+  const request = fakeRequest({ 'dapr-api-token': 'tok' })
+  t.equal(sentMoreThanOnce(request, 'dapr-api-token'), false)
+  stripTokenHeader(request, 'dapr-api-token')
+  t.same(request.headers, {})
+})
+
+test('stripTokenHeader leaves rawHeaders alone when the token is not among them', async t => {
+  const raw = ['host', 'x']
+  const request = fakeRequest({ 'dapr-api-token': 'tok', host: 'x' }, raw)
+  stripTokenHeader(request, 'dapr-api-token')
+  t.same(request.headers, { host: 'x' })
+  t.same(raw, ['host', 'x'])
+})
+
+test('nodeSymbol finds Node\'s symbol by name, or makes one no message carries', async t => {
+  const known = Symbol('kHeadersCount')
+  t.equal(nodeSymbol([known], 'kHeadersCount'), known)
+  const missing = nodeSymbol([known], 'kElsewhere')
+  t.not(missing, known)
+  t.equal(missing.description, 'kElsewhere')
+})

@@ -1,0 +1,171 @@
+import { test, type Test } from 'tap'
+import Fastify from 'fastify'
+import daprTokenAuth, { fingerprint, type DaprTokenAuthOptions } from '../lib/index.js'
+import { sendRaw } from './helpers/http.js'
+import { DAPRD_REFUSAL, DUPLICATE, INVALID, MISSING, assertResponse, expectBoth, json, start, viaInject, viaSocket } from './helpers/exchange.js'
+
+/** An app whose one route reports what the handler sees of the token header and the credential. */
+async function echo (t: Test, options: DaprTokenAuthOptions) {
+  const app = Fastify()
+  await app.register(daprTokenAuth, options)
+  app.get('/echo', async request => ({
+    header: request.headers['dapr-api-token'] ?? null,
+    raw: request.raw.rawHeaders.filter(value => value.toLowerCase() === 'dapr-api-token').length,
+    distinct: (request.raw.headersDistinct as Record<string, string[]> | undefined)?.['dapr-api-token'] ?? null,
+    credential: request.daprToken
+  }))
+  const port = await start(t, app)
+  return { app, port }
+}
+
+function passed (token: string, index = 0, header: string | null = null, raw = 0, distinct: string[] | null = null) {
+  return json({ header, raw, distinct, credential: { kind: 'static', index, fingerprint: fingerprint(token) } })
+}
+
+function rawGet (headerLines: string[]): string {
+  return `GET /echo HTTP/1.1\r\nHost: x\r\n${headerLines.map(line => `${line}\r\n`).join('')}Connection: close\r\n\r\n`
+}
+
+test('surrounding whitespace around the header value is ignored, on the wire and under inject', async t => {
+  const { app, port } = await echo(t, { token: 'tok' })
+  await expectBoth(t, app, port, { url: '/echo', headers: { 'dapr-api-token': ' \ttok \t' } }, passed('tok'))
+  assertResponse(t, await sendRaw(port, rawGet(['dapr-api-token:    tok   '])), passed('tok'), 'raw spaces')
+  assertResponse(t, await viaInject(app, { url: '/echo', headers: { 'dapr-api-token': 'tok ' } }), passed('tok'), 'inject, trailing space only')
+})
+
+test('an empty or blank header value counts as missing', async t => {
+  const { app, port } = await echo(t, { token: 'tok' })
+  await expectBoth(t, app, port, { url: '/echo', headers: { 'dapr-api-token': '' } }, MISSING)
+  assertResponse(t, await sendRaw(port, rawGet(['dapr-api-token:'])), MISSING, 'raw empty')
+  assertResponse(t, await sendRaw(port, rawGet(['dapr-api-token:    '])), MISSING, 'raw blank')
+  assertResponse(t, await viaInject(app, { url: '/echo', headers: { 'dapr-api-token': '  \t ' } }), MISSING, 'inject blank')
+})
+
+test('two header lines are refused even when one is valid, in both roles', async t => {
+  const app = await echo(t, { token: 'tok' })
+  assertResponse(t, await sendRaw(app.port, rawGet(['dapr-api-token: tok', 'dapr-api-token: tok'])), DUPLICATE, 'app, same twice')
+  assertResponse(t, await sendRaw(app.port, rawGet(['dapr-api-token: tok', 'Dapr-Api-Token: nope'])), DUPLICATE, 'app, mixed case names')
+  assertResponse(t, await sendRaw(app.port, rawGet(['dapr-api-token: tok', 'dapr-api-token:'])), DUPLICATE, 'app, one empty')
+  const sidecar = await echo(t, { role: 'sidecar', token: 'tok' })
+  assertResponse(t, await sendRaw(sidecar.port, rawGet(['dapr-api-token: tok', 'dapr-api-token: nope'])), DAPRD_REFUSAL, 'sidecar')
+  assertResponse(t, await viaInject(sidecar.app, { url: '/echo', headers: { 'dapr-api-token': ['tok', 'tok'] } }), DAPRD_REFUSAL, 'sidecar, inject array')
+})
+
+test('a single-element header array under inject is one header line', async t => {
+  const { app } = await echo(t, { token: 'tok' })
+  assertResponse(t, await viaInject(app, { url: '/echo', headers: { 'dapr-api-token': ['tok'] } }), passed('tok'), 'inject [tok]')
+})
+
+test('a key containing ", " still refuses two lines that Node joins into that key', async t => {
+  const { port } = await echo(t, { token: ['a, b', 'other'] })
+  assertResponse(t, await sendRaw(port, rawGet(['dapr-api-token: a', 'dapr-api-token: b'])), DUPLICATE, 'joined lines spell the key')
+  assertResponse(t, await sendRaw(port, rawGet(['dapr-api-token: a, b'])), passed('a, b'), 'the key on one line')
+})
+
+test('a non-ASCII token matches its UTF-8 bytes on the wire, and never an aliasing string', async t => {
+  const token = 'clé-ключ-🔑'
+  const { app, port } = await echo(t, { token })
+  const utf8 = Buffer.concat([Buffer.from('GET /echo HTTP/1.1\r\nHost: x\r\ndapr-api-token: '), Buffer.from(token, 'utf8'), Buffer.from('\r\nConnection: close\r\n\r\n')])
+  assertResponse(t, await sendRaw(port, utf8), passed(token), 'UTF-8 bytes')
+  // The same characters as latin1 bytes are other bytes: refused.
+  const latin1 = Buffer.concat([Buffer.from('GET /echo HTTP/1.1\r\nHost: x\r\ndapr-api-token: '), Buffer.from('clé', 'latin1'), Buffer.from('\r\nConnection: close\r\n\r\n')])
+  assertResponse(t, await sendRaw(port, latin1), INVALID, 'latin1 bytes')
+  // A header string that holds the key's bytes as latin1 code units is what a socket delivers: accepted.
+  const asWire = Buffer.from(token, 'utf8').toString('latin1')
+  assertResponse(t, await viaInject(app, { url: '/echo', headers: { 'dapr-api-token': asWire } }), passed(token), 'inject, wire form')
+})
+
+test('a string with code units above 0xff never matches, even where its low bytes spell the key', async t => {
+  const { app } = await echo(t, { token: 'AB' })
+  // U+0141 and U+0142 truncate to 0x41 0x42 ('AB') in a latin1 write.
+  assertResponse(t, await viaInject(app, { url: '/echo', headers: { 'dapr-api-token': '\u0141\u0142' } }), INVALID, 'aliasing string')
+})
+
+test('a 10 KB token is accepted when configured and a 10 KB wrong one refused', async t => {
+  const long = 'k'.repeat(10 * 1024)
+  const { app, port } = await echo(t, { token: long })
+  await expectBoth(t, app, port, { url: '/echo', headers: { 'dapr-api-token': long } }, passed(long))
+  await expectBoth(t, app, port, { url: '/echo', headers: { 'dapr-api-token': `${'k'.repeat(10 * 1024 - 1)}j` } }, INVALID)
+  await expectBoth(t, app, port, { url: '/echo', headers: { 'dapr-api-token': `${long}k` } }, INVALID)
+  await expectBoth(t, app, port, { url: '/echo', headers: { 'dapr-api-token': long.slice(1) } }, INVALID)
+})
+
+test('a 10 KB header against a short key is refused as invalid, not an error', async t => {
+  const { app, port } = await echo(t, { token: 'short' })
+  await expectBoth(t, app, port, { url: '/echo', headers: { 'dapr-api-token': 's'.repeat(10 * 1024) } }, INVALID)
+  await expectBoth(t, app, port, { url: '/echo', headers: { 'dapr-api-token': `short${' x'.repeat(5000)}` } }, INVALID)
+})
+
+test('a prefix or extension of the key is refused', async t => {
+  const { app, port } = await echo(t, { token: 'tok' })
+  for (const presented of ['to', 'tokk', 'tok tok', 'TOK', 'tok\u0000']) {
+    assertResponse(t, await viaInject(app, { url: '/echo', headers: { 'dapr-api-token': presented } }), INVALID, JSON.stringify(presented))
+  }
+  assertResponse(t, await viaSocket(port, { url: '/echo', headers: { 'dapr-api-token': 'tokk' } }), INVALID, 'socket tokk')
+})
+
+test('a token configured with a trailing newline (a Secret written with echo) still matches', async t => {
+  const { app, port } = await echo(t, { token: 'from-secret\n' })
+  await expectBoth(t, app, port, { url: '/echo', headers: { 'dapr-api-token': 'from-secret' } }, passed('from-secret'))
+  const crlf = await echo(t, { token: ['\t first \r\n', ' ', ''] })
+  await expectBoth(t, crlf.app, crlf.port, { url: '/echo', headers: { 'dapr-api-token': 'first' } }, passed('first'))
+})
+
+test('every configured token is accepted, and request.daprToken names which one', async t => {
+  const { app, port } = await echo(t, { token: ['new-token', 'old-token', 'older-token'] })
+  await expectBoth(t, app, port, { url: '/echo', headers: { 'dapr-api-token': 'new-token' } }, passed('new-token', 0))
+  await expectBoth(t, app, port, { url: '/echo', headers: { 'dapr-api-token': 'old-token' } }, passed('old-token', 1))
+  await expectBoth(t, app, port, { url: '/echo', headers: { 'dapr-api-token': 'older-token' } }, passed('older-token', 2))
+  await expectBoth(t, app, port, { url: '/echo', headers: { 'dapr-api-token': 'oldest-token' } }, INVALID)
+})
+
+test('the same token listed twice matches its first position', async t => {
+  const { app, port } = await echo(t, { token: ['same', 'same'] })
+  await expectBoth(t, app, port, { url: '/echo', headers: { 'dapr-api-token': 'same' } }, passed('same', 0))
+})
+
+test('the header is gone in the handler after success: headers, rawHeaders and headersDistinct', async t => {
+  const { app, port } = await echo(t, { token: 'tok' })
+  await expectBoth(t, app, port, { url: '/echo', headers: { 'dapr-api-token': 'tok' } }, passed('tok'))
+  assertResponse(t, await sendRaw(port, rawGet(['DAPR-API-TOKEN: tok'])), passed('tok'), 'upper-case header name')
+})
+
+test('stripHeader: false leaves the header for the handler', async t => {
+  const { app, port } = await echo(t, { token: 'tok', stripHeader: false })
+  const exchange = { url: '/echo', headers: { 'dapr-api-token': 'tok' } }
+  assertResponse(t, await viaSocket(port, exchange), passed('tok', 0, 'tok', 1, ['tok']), 'socket')
+  // inject's request has no headersDistinct.
+  assertResponse(t, await viaInject(app, exchange), passed('tok', 0, 'tok', 1, null), 'inject')
+})
+
+test('request.raw.headersDistinct still works in the handler after the header is stripped (regression)', async t => {
+  // Node builds headersDistinct lazily from rawHeaders with the count it parsed: removing the pair
+  // without fixing the count made the first read throw, a 500 for the caller.
+  const { port } = await echo(t, { token: 'tok' })
+  const res = await sendRaw(port, rawGet(['x-one: 1', 'dapr-api-token: tok', 'x-two: 2', 'dapr-api-token: tok']
+    .filter((_line, i) => i !== 3)))
+  assertResponse(t, res, passed('tok'), 'token between other headers')
+})
+
+test('a headersDistinct built before the check loses the token too', async t => {
+  const app = Fastify()
+  app.addHook('onRequest', async request => { Reflect.get(request.raw, 'headersDistinct') })
+  await app.register(daprTokenAuth, { token: 'tok' })
+  app.get('/echo', async request => ({
+    distinct: request.raw.headersDistinct['dapr-api-token'] ?? null,
+    other: request.raw.headersDistinct['x-other'] ?? null
+  }))
+  const port = await start(t, app)
+  assertResponse(t, await viaSocket(port, { url: '/echo', headers: { 'dapr-api-token': 'tok', 'x-other': 'kept' } }),
+    json({ distinct: null, other: ['kept'] }), 'socket')
+})
+
+test('a custom header name is matched case-insensitively and stripped', async t => {
+  const app = Fastify()
+  await app.register(daprTokenAuth, { token: 'tok', header: 'X-Internal-Token' })
+  app.get('/echo', async request => ({ header: request.headers['x-internal-token'] ?? null, credential: request.daprToken }))
+  const port = await start(t, app)
+  const ok = json({ header: null, credential: { kind: 'static', index: 0, fingerprint: fingerprint('tok') } })
+  await expectBoth(t, app, port, { url: '/echo', headers: { 'x-internal-token': 'tok' } }, ok)
+  await expectBoth(t, app, port, { url: '/echo', headers: { 'dapr-api-token': 'tok' } }, MISSING)
+})
