@@ -104,3 +104,11 @@ export type RefusalReason = keyof typeof refusalErrors
 
 /** The error a refused request carries to `done(err)`, an `errorResponse` function and the error handler. */
 export type DaprTokenRefusalError = InstanceType<(typeof refusalErrors)[RefusalReason]>
+
+/**
+ * A key source failed (file missing, unreadable, empty, unparsable, its directory unwatchable),
+ * naming the source and the cause, never the content. At start it makes `ready()` fail; later the
+ * source keeps serving its last good keys and reports this error in its state.
+ */
+export const DaprTokenKeySourceError = createError<'FST_DAPR_TOKEN_KEY_SOURCE', 500, [string, string]>(
+  'FST_DAPR_TOKEN_KEY_SOURCE', 'Dapr API token key source %s failed: %s', 500)

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { DaprTokenResolverError, type RefusalReason } from './errors.js'
 import { extractToken, SEVERAL, sentMoreThanOnce, stripTokenHeader } from './extract.js'
+import { grpcCallOf, sendGrpcFailure } from './grpc.js'
 import { isThenable } from './keys/static.js'
 import type { ResolvedOptions } from './options.js'
 import { buildRefusal, type Refuse } from './refusal.js'
@@ -18,7 +19,9 @@ export type DaprTokenHook = (request: FastifyRequest, reply: FastifyReply, done:
  */
 export function buildHook (options: ResolvedOptions, verifier: TokenVerifier, asDecorator: boolean): DaprTokenHook {
   const { header, stripHeader, isExempt, logLevel } = options
-  const refuse: Refuse = buildRefusal(asDecorator ? 'fastify' : options.errorResponse)
+  // The decorator never replies (it hands its error on), so it answers no protocol itself.
+  const grpc = asDecorator ? null : options.grpc
+  const refuse: Refuse = buildRefusal(asDecorator ? 'fastify' : options.errorResponse, grpc)
 
   function accept (request: FastifyRequest, done: HookHandlerDoneFunction, credential: DaprTokenCredential): void {
     if (stripHeader) stripTokenHeader(request, header)
@@ -33,10 +36,13 @@ export function buildHook (options: ResolvedOptions, verifier: TokenVerifier, as
     refuse(request, reply, done, reason)
   }
 
-  function failed (request: FastifyRequest, done: HookHandlerDoneFunction, error: unknown): void {
+  function failed (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, error: unknown): void {
     if (!asDecorator && isExempt(request)) return done()
     request.log.error({ err: error }, 'Dapr API token key source failed')
-    done(isPublicServerError(error) ? error : new DaprTokenResolverError())
+    const answer = isPublicServerError(error) ? error : new DaprTokenResolverError()
+    const call = grpc === null ? null : grpcCallOf(request, grpc)
+    if (call !== null) return sendGrpcFailure(request, reply, call, answer.statusCode, answer.message)
+    done(answer)
   }
 
   return function verifyDaprToken (request, reply, done) {
@@ -47,13 +53,13 @@ export function buildHook (options: ResolvedOptions, verifier: TokenVerifier, as
     try {
       outcome = verifier.verify(token, request)
     } catch (error) {
-      return failed(request, done, error)
+      return failed(request, reply, done, error)
     }
     if (typeof outcome === 'string') return reject(request, reply, done, outcome)
     if (isThenable<VerifyOutcome>(outcome)) {
       outcome.then(
         settled => typeof settled === 'string' ? reject(request, reply, done, settled) : accept(request, done, settled),
-        error => failed(request, done, error))
+        error => failed(request, reply, done, error))
       return
     }
     accept(request, done, outcome)
@@ -61,7 +67,7 @@ export function buildHook (options: ResolvedOptions, verifier: TokenVerifier, as
 }
 
 /** Our own 503 (a key source out of reach) already says nothing internal; anything else is masked. */
-function isPublicServerError (error: unknown): error is Error {
+function isPublicServerError (error: unknown): error is Error & { statusCode: number } {
   const candidate = error as { code?: unknown, statusCode?: unknown } | null
   return candidate !== null && typeof candidate === 'object' && candidate.statusCode === 503 &&
     typeof candidate.code === 'string' && candidate.code.startsWith('FST_DAPR_TOKEN_')

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 import { buildHook, type DaprTokenHook } from './hook.js'
 import { DaprTokenOptionsError } from './errors.js'
+import { lifecycleOf } from './keys/source.js'
 import { resolveOptions, type DaprTokenAuthOptions } from './options.js'
 import type { DaprTokenCredential } from './verifier.js'
 
@@ -40,6 +41,14 @@ function setup (fastify: FastifyInstance, options: DaprTokenAuthOptions): void {
 
   fastify.decorateRequest('daprToken', null)
 
+  // A key source with a lifecycle (fromFile, fromEnv, jwtKeyFrom, fromJwks, your own) gets the
+  // plugin's logger, fails registration when it has no keys, and is released when the instance closes.
+  const lifecycle = lifecycleOf(options.keyResolver ?? options.jwt?.key)
+  if (lifecycle !== null) {
+    fastify.addHook('onClose', (_instance, next) => { lifecycle.close(); next() })
+    lifecycle.open(fastify.log)
+  }
+
   if (verifier === null) {
     // `unconfigured` is set whenever no verifier could be built.
     const notConfigured = resolved.unconfigured as Error
@@ -72,6 +81,7 @@ export {
   DaprTokenOptionsError,
   DaprTokenNoKeysError,
   DaprTokenResolverError,
+  DaprTokenKeySourceError,
   DaprTokenMalformedError,
   DaprTokenUnsignedError,
   DaprTokenAlgorithmError,
@@ -88,6 +98,11 @@ export {
 } from './errors.js'
 export { DAPRD_REFUSAL_BODY } from './refusal.js'
 export { fingerprint } from './fingerprint.js'
+export { fromEnv, type EnvSourceOptions } from './keys/env.js'
+export { fromFile, parseTokenLines, type FileSourceOptions } from './keys/file.js'
+export { DEFAULT_GRACE_MS } from './keys/state.js'
+export { jwtKeyFrom, byKid, type JwtKeySelector } from './keys/jwt.js'
+export type { KeySource, KeySourceState, KeySourceLogger, KeySourceLifecycle, KeySourceOptions } from './keys/source.js'
 export type {
   DaprJwtOptions,
   DaprJwtClaims,
@@ -102,3 +117,5 @@ export type {
 } from './jwt/types.js'
 export { fromJwks, type FromJwksOptions, type JwksIssuer, type JwksResolver } from './jwt/jwks.js'
 export { signDaprJwt, type SignDaprJwtOptions } from './jwt/sign.js'
+export type { GrpcOption, GrpcOptions } from './grpc.js'
+export { replyDaprTokenGrpcError, GRPC_DETAIL_MISSING, GRPC_DETAIL_MISMATCH } from './grpc.js'

@@ -4,6 +4,7 @@ import { buildExemptMatcher, type ExemptMatcher, type ExemptOption } from './exe
 import { jwtVerifier } from './jwt/verify.js'
 import type { DaprJwtOptions } from './jwt/types.js'
 import { resolverVerifier, staticVerifier, type KeyResolver, type TokenList } from './keys/static.js'
+import { resolveGrpcOption, type GrpcDetection, type GrpcOption } from './grpc.js'
 import type { ErrorResponse } from './refusal.js'
 import type { TokenVerifier } from './verifier.js'
 
@@ -49,6 +50,12 @@ export interface DaprTokenAuthOptions {
   whenUnconfigured?: 'fail' | 'allow'
   /** Level of the log line for each refused request (reason only, never the token). Default `'info'`. */
   logLevel?: DaprTokenLogLevel
+  /**
+   * Default `true`: a refused native gRPC call (HTTP/2, `application/grpc…`) is answered as daprd
+   * answers it, `grpc-status: 16` in a trailers-only response, whatever `errorResponse` says.
+   * `{ web: true, connect: true }` also recognises gRPC-Web and Connect; `false` turns this off.
+   */
+  grpc?: GrpcOption
 }
 
 /** Everything the hook needs, resolved once at registration. */
@@ -63,6 +70,8 @@ export interface ResolvedOptions {
   /** Set when no token is configured: what `ready()` rejects with, unless `whenUnconfigured: 'allow'`. */
   unconfigured: InstanceType<typeof DaprTokenNotConfiguredError> | null
   whenUnconfigured: 'fail' | 'allow'
+  /** Which gRPC-family calls the hook refuses in their own format; `null`: none. */
+  grpc: GrpcDetection | null
 }
 
 const ROLE_DEFAULTS = {
@@ -126,7 +135,8 @@ export function resolveOptions (options: DaprTokenAuthOptions = {}, env: NodeJS.
     errorResponse,
     logLevel,
     unconfigured: null,
-    whenUnconfigured: oneOf('whenUnconfigured', options.whenUnconfigured, ['fail', 'allow'], 'fail')
+    whenUnconfigured: oneOf('whenUnconfigured', options.whenUnconfigured, ['fail', 'allow'], 'fail'),
+    grpc: resolveGrpcOption(options.grpc, fail)
   }
 
   if (options.jwt !== undefined) {

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { refusalErrors, type DaprTokenRefusalError, type RefusalReason } from './errors.js'
 import { isThenable } from './keys/static.js'
+import { grpcCallOf, grpcRefusalFor, sendGrpcRefusal, type GrpcDetection } from './grpc.js'
 
 /**
  * How a refused request is answered:
@@ -10,6 +11,9 @@ import { isThenable } from './keys/static.js'
  *   (by default Fastify's JSON `{ statusCode, code, error, message }`);
  * - a function: gets the error with the status already set to 401 and returns the body to send
  *   (or a promise of it); it may also send the reply itself.
+ *
+ * These shape HTTP refusals. A gRPC-family call (see lib/grpc.ts) is always refused in its own
+ * format, whatever the mode: its client can read nothing else.
  */
 export type ErrorResponse = 'daprd' | 'fastify' | ErrorResponseFunction
 
@@ -31,7 +35,7 @@ function refuseWithError (_request: FastifyRequest, _reply: FastifyReply, done: 
   done(new refusalErrors[reason]())
 }
 
-export function buildRefusal (mode: ErrorResponse): Refuse {
+function buildHttpRefusal (mode: ErrorResponse): Refuse {
   if (mode === 'daprd') return refuseLikeDaprd
   if (mode === 'fastify') return refuseWithError
   return function refuseWithCustomBody (request, reply, _done, reason) {
@@ -43,5 +47,19 @@ export function buildRefusal (mode: ErrorResponse): Refuse {
       return
     }
     if (!reply.sent) reply.send(body)
+  }
+}
+
+/**
+ * The refusal for a hook. With gRPC detection on, a refused request's content type is looked at
+ * (only here, never on the accepted path) and gRPC-family calls get daprd's gRPC answer.
+ */
+export function buildRefusal (mode: ErrorResponse, grpc: GrpcDetection | null = null): Refuse {
+  const refuseHttp = buildHttpRefusal(mode)
+  if (grpc === null) return refuseHttp
+  return function refuseGrpcAware (request, reply, done, reason) {
+    const call = grpcCallOf(request, grpc)
+    if (call === null) return refuseHttp(request, reply, done, reason)
+    sendGrpcRefusal(request, reply, call, grpcRefusalFor(reason))
   }
 }
