@@ -112,6 +112,12 @@ const median = (values: number[]): number => {
   return sorted.length % 2 === 1 ? sorted[mid] as number : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
 }
 
+function commit (): string {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repo, encoding: 'utf8' })
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'lib', 'bench'], { cwd: repo, encoding: 'utf8' })
+  return `${head.stdout.trim() || 'unknown'}${dirty.stdout.trim() === '' ? '' : ' with uncommitted changes in lib/ or bench/'}`
+}
+
 function version (name: string): string {
   return (JSON.parse(readFileSync(join(repo, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version
 }
@@ -137,6 +143,7 @@ machine on one day: compare rows within this file, not with other machines.
 
 - Machine: ${cpu}, ${cpus().length} cores, ${fmt(totalmem() / 1024 ** 3, 1)} GiB, ${osType()} ${release()};
   1-minute load average ${fmt(loadAtStart, 1)} at the start and ${fmt(loadavg()[0] as number, 1)} at the end${Math.max(loadAtStart, loadavg()[0] as number) > cpus().length + 1 ? ' (**other work shared the CPUs: absolute figures are inflated, the within-round ratios are the usable part**)' : ' (the benchmark itself keeps two processes busy)'}
+- Code: commit ${commit()}
 - Versions: Node ${process.versions.node}, fastify ${version('fastify')}, fastify-dapr-token-auth ${version('../')}, ` +
     `@fastify/bearer-auth ${version('@fastify/bearer-auth')}, @fastify/jwt ${version('@fastify/jwt')}, fast-jwt ${version('fast-jwt')}, jose ${version('jose')}, autocannon ${version('autocannon')}
 - HTTP: ${ROUNDS} rounds, rows interleaved (each round rotates the order), ${DURATION_S} s per row after ${WARMUP_S} s of warm-up,
