@@ -108,8 +108,26 @@ function flag (name: string, value: unknown, fallback: boolean): boolean {
   return value
 }
 
+const OPTION_NAMES = ['role', 'token', 'keyResolver', 'jwt', 'envVar', 'header', 'exempt', 'stripHeader',
+  'addHook', 'errorResponse', 'whenUnconfigured', 'logLevel', 'grpc'] as const
+/** What Fastify's `register()` itself reads from the same object. */
+const REGISTER_OPTION_NAMES = new Set(['prefix', 'logSerializers'])
+
+/**
+ * A misspelt option (`tokens`, `exempts`) would otherwise be ignored in silence, leaving a default
+ * in force: the env var instead of the intended tokens, health-only exemptions instead of the list.
+ */
+function checkOptionNames (options: object): void {
+  for (const name of Object.keys(options)) {
+    if ((OPTION_NAMES as readonly string[]).includes(name) || REGISTER_OPTION_NAMES.has(name)) continue
+    const near = OPTION_NAMES.find(known => known.toLowerCase().startsWith(name.toLowerCase().slice(0, 4)))
+    fail(`unknown option \`${name}\`${near === undefined ? '' : ` (did you mean \`${near}\`?)`}; the options are ${OPTION_NAMES.map(known => `\`${known}\``).join(', ')}`)
+  }
+}
+
 export function resolveOptions (options: DaprTokenAuthOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
   if (options === null || typeof options !== 'object') fail('options must be an object')
+  checkOptionNames(options)
   const role = oneOf('role', options.role, ['app', 'sidecar'], 'app')
   const defaults = ROLE_DEFAULTS[role]
 

@@ -42,6 +42,8 @@ const BAD_OPTIONS: Array<[string, unknown, string]> = [
   ['exempt null entry', { token: 't', exempt: [null] }, "each exempt entry must be a string like 'GET /healthz' or an object { method, url }"],
   ['exempt empty method list', { token: 't', exempt: [{ method: [], url: '/healthz' }] }, 'exempt route "/healthz" needs upper-case HTTP method names, such as \'GET\''],
   ['exempt method not a string', { token: 't', exempt: [{ method: 1, url: '/healthz' }] }, 'exempt route "/healthz" needs upper-case HTTP method names, such as \'GET\''],
+  ['a misspelt option (regression: ignored in silence, leaving the env var in force)', { tokens: ['t'] }, 'unknown option `tokens` (did you mean `token`?); the options are `role`, `token`, `keyResolver`, `jwt`, `envVar`, `header`, `exempt`, `stripHeader`, `addHook`, `errorResponse`, `whenUnconfigured`, `logLevel`, `grpc`'],
+  ['an option nothing resembles', { token: 't', colour: 'red' }, 'unknown option `colour`; the options are `role`, `token`, `keyResolver`, `jwt`, `envVar`, `header`, `exempt`, `stripHeader`, `addHook`, `errorResponse`, `whenUnconfigured`, `logLevel`, `grpc`'],
   ['exempt url without a slash', { token: 't', exempt: ['GET healthz'] }, 'exempt url "healthz" must be a route pattern starting with \'/\'']
 ]
 
@@ -53,6 +55,14 @@ for (const [name, options, message] of BAD_OPTIONS) {
     t.equal(error.message, `Invalid fastify-dapr-token-auth options: ${message}`)
   })
 }
+
+test('the options Fastify\'s register() reads from the same object are accepted', async t => {
+  const app = Fastify()
+  await app.register(daprTokenAuth, { token: 't', prefix: '/api', logSerializers: {} } as DaprTokenAuthOptions)
+  app.get('/x', async () => 'ok')
+  t.teardown(() => app.close())
+  t.equal((await app.inject({ url: '/x', headers: { 'dapr-api-token': 't' } })).statusCode, 200)
+})
 
 test('options that are not an object are refused', async t => {
   t.throws(() => resolveOptions('token' as unknown as DaprTokenAuthOptions), { code: 'FST_DAPR_TOKEN_OPTIONS', message: 'Invalid fastify-dapr-token-auth options: options must be an object' })
