@@ -51,7 +51,7 @@ test('verified cache: LRU bound, expiry and key version', async t => {
   const cache = new VerifiedCache(2)
   const credential = { kind: 'jwt' as const, claims: {} }
   cache.set('a', credential, 1000, 1)
-  t.equal(cache.get('a', 999, 1), credential)
+  t.equal(cache.get('a', 999, 1)?.credential, credential)
   t.equal(cache.get('a', 999, 2), undefined, 'another key version')
   t.equal(cache.size, 0, 'and the stale entry is gone')
   cache.set('a', credential, 1000, 1)
@@ -62,7 +62,7 @@ test('verified cache: LRU bound, expiry and key version', async t => {
   cache.set('c', credential, 1000, undefined)
   t.equal(cache.size, 2)
   t.equal(cache.get('b', 0, undefined), undefined, 'b was least recently used')
-  t.equal(cache.get('a', 0, undefined), credential)
+  t.equal(cache.get('a', 0, undefined)?.credential, credential)
   cache.clear()
   t.equal(cache.size, 0)
 })

@@ -1,11 +1,15 @@
-import type { JwtTokenCredential } from './types.js'
+import type { DecodedJwt, JwtKey, JwtTokenCredential } from './types.js'
 
-interface Entry {
+/** A cached success. */
+export interface CacheEntry {
   readonly credential: JwtTokenCredential
   /** Milliseconds since the epoch after which the entry is not used: the token's `exp` at the latest. */
   readonly until: number
   /** The key resolver's `keysVersion` when the token verified. */
   readonly version: number | undefined
+  /** Resolver mode: the key the resolver gave (checked again on every hit) and the decoded token it was given. */
+  readonly key: JwtKey | undefined
+  readonly decoded: DecodedJwt | undefined
 }
 
 /**
@@ -16,7 +20,7 @@ interface Entry {
  */
 export class VerifiedCache {
   readonly #max: number
-  readonly #entries = new Map<string, Entry>()
+  readonly #entries = new Map<string, CacheEntry>()
 
   constructor (max: number) {
     this.#max = max
@@ -26,8 +30,8 @@ export class VerifiedCache {
     return this.#entries.size
   }
 
-  /** The credential verified for `token`, if still within its lifetime and made under the current keys. */
-  get (token: string, now: number, version: number | undefined): JwtTokenCredential | undefined {
+  /** The success cached for `token`, if still within its lifetime and made under the current keys. */
+  get (token: string, now: number, version: number | undefined): CacheEntry | undefined {
     const entries = this.#entries
     const entry = entries.get(token)
     if (entry === undefined) return undefined
@@ -38,13 +42,13 @@ export class VerifiedCache {
     // Move to the most recent end: Map iteration order is insertion order.
     entries.delete(token)
     entries.set(token, entry)
-    return entry.credential
+    return entry
   }
 
-  set (token: string, credential: JwtTokenCredential, until: number, version: number | undefined): void {
+  set (token: string, credential: JwtTokenCredential, until: number, version: number | undefined, key?: JwtKey, decoded?: DecodedJwt): void {
     const entries = this.#entries
     entries.delete(token)
-    entries.set(token, { credential, until, version })
+    entries.set(token, { credential, until, version, key, decoded })
     if (entries.size > this.#max) {
       // The first key is the least recently used one.
       entries.delete(entries.keys().next().value as string)

@@ -11,7 +11,8 @@ import type { DecodedJwt, JwtHeader, JwtKeyResolver } from './types.js'
  * cooldown counts only successful fetches, so during an outage each unknown-`kid` token would cost
  * a fetch. Here: fetches only from the configured URLs, at most one in flight per URL, at most one
  * per `cooldownMs` to look for an unknown `kid`, each bounded by `timeoutMs`; cached keys keep
- * working while the endpoint is down.
+ * working while the endpoint is down, and a `kid` that cannot be looked up because it is down is a
+ * 503 (a rollover during an outage), never an "unknown key" 401.
  */
 
 /** One trusted issuer: tokens whose `iss` equals `issuer` exactly are checked against `jwksUri`. */
@@ -26,7 +27,8 @@ export interface FromJwksOptions {
   url?: string | URL
   /**
    * Several issuers, each with its endpoint: a token's `iss` only selects among these (exact match),
-   * it never makes the resolver fetch from anywhere else. A token from another issuer: 401 unknown key.
+   * it never makes the resolver fetch from anywhere else. A token from another issuer (or with an
+   * array `iss`): 401 `FST_DAPR_TOKEN_CLAIM_MISMATCH`.
    */
   issuers?: ReadonlyArray<string | JwksIssuer>
   /** Abort a fetch after this long. Default 5000. */
@@ -48,6 +50,8 @@ export interface JwksResolver extends JwtKeyResolver {
   (request: FastifyRequest, decoded: DecodedJwt): Promise<KeyObject | undefined>
   /** Increases whenever a fetched key set differs from the one before (cached verifications are then dropped). */
   readonly keysVersion: number
+  /** With `issuers`: the configured issuers (a token naming another is refused before any lookup). */
+  readonly issuers: readonly string[] | undefined
   /** Aborts fetches in flight; afterwards every lookup that needs a fetch fails with a 503. */
   close (): void
 }
@@ -116,6 +120,8 @@ class JwksEndpoint {
   #loadedAt = -Infinity
   #triedAt = -Infinity
   #pending: Promise<void> | undefined
+  /** Whether the last fetch failed: an unknown `kid` is then a 503 until a fetch succeeds. */
+  #failed = false
   readonly #keys = new WeakMap<object, KeyObject>()
 
   constructor (readonly url: string, readonly settings: Settings) {}
@@ -136,15 +142,20 @@ class JwksEndpoint {
       this.#refresh().catch(error => request.log.warn({ err: error, jwks: this.url }, 'JWKS refresh failed: verifying with the cached keys'))
     }
     let found = await this.#find(header)
-    if (found === NO_MATCH && Date.now() - this.#triedAt >= cooldownMs) {
-      // An unknown `kid` may be a key the issuer just added: look again, at a bounded rate.
-      try {
-        await this.#refresh()
-      } catch (error) {
-        request.log.warn({ err: error, jwks: this.url }, 'JWKS refresh failed: verifying with the cached keys')
-        return undefined
+    if (found === NO_MATCH) {
+      if (this.#pending !== undefined || Date.now() - this.#triedAt >= cooldownMs) {
+        // An unknown `kid` may be a key the issuer just added (a rollover): look again, at a bounded rate.
+        try {
+          await this.#refresh()
+        } catch (error) {
+          // Whether the key exists cannot be known while the endpoint is down: the source's failure, not the token's.
+          throw unavailable(error)
+        }
+        found = await this.#find(header)
+      } else if (this.#failed) {
+        // Within the cooldown after a failed look: still unknowable, and no new fetch.
+        throw unavailable()
       }
-      found = await this.#find(header)
     }
     return found === NO_MATCH ? undefined : found
   }
@@ -169,7 +180,10 @@ class JwksEndpoint {
   }
 
   async #refresh (): Promise<void> {
-    this.#pending ??= this.#load().finally(() => { this.#pending = undefined })
+    this.#pending ??= this.#load().then(() => { this.#failed = false }, error => {
+      this.#failed = true
+      throw error
+    }).finally(() => { this.#pending = undefined })
     await this.#pending
   }
 
@@ -223,6 +237,7 @@ export function fromJwks (options: FromJwksOptions): JwksResolver {
   }
 
   let resolve: (request: FastifyRequest, decoded: DecodedJwt) => Promise<KeyObject | undefined>
+  let issuers: readonly string[] | undefined
   if (options.url !== undefined) {
     if (options.issuers !== undefined) fail('pass either `url` or `issuers`, not both')
     const endpoint = new JwksEndpoint(checkUrl(options.url, allowHttp), settings)
@@ -236,6 +251,7 @@ export function fromJwks (options: FromJwksOptions): JwksResolver {
       const url = jwksUri ?? `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json`
       byIssuer.set(issuer, new JwksEndpoint(checkUrl(url, allowHttp), settings))
     }
+    issuers = Object.freeze([...byIssuer.keys()])
     resolve = async (request, decoded) => {
       const issuer = decoded.payload.iss
       // The unverified `iss` only picks among the configured issuers; the signature decides the rest.
@@ -246,6 +262,7 @@ export function fromJwks (options: FromJwksOptions): JwksResolver {
 
   return Object.defineProperties(resolve, {
     keysVersion: { get: () => settings.version, enumerable: true },
+    issuers: { value: issuers, enumerable: true },
     close: { value: () => settings.closed.abort(), enumerable: true }
   }) as JwksResolver
 }

@@ -1,4 +1,4 @@
-import { createPublicKey, createSecretKey, KeyObject, type JsonWebKey } from 'node:crypto'
+import { createPrivateKey, createPublicKey, createSecretKey, KeyObject, X509Certificate, type JsonWebKey } from 'node:crypto'
 import { algorithmsForKey } from './algorithms.js'
 import type { JwtAlgorithm, JwtKey } from './types.js'
 
@@ -12,6 +12,9 @@ export interface PreparedKey {
 }
 
 const PEM = '-----BEGIN'
+const PRIVATE = 'a private key was given where a public key is needed'
+/** Base64 or base64url text, line breaks allowed (a PEM body without its BEGIN/END lines). */
+const BASE64 = /^[A-Za-z0-9+/_\-\s]+={0,2}$/
 
 /**
  * Classifies and prepares a verification key, or says (without the key) why it cannot be used.
@@ -37,9 +40,13 @@ function fromText (key: string | Uint8Array): PreparedKey | string {
   if (trimmed === '') return 'the key is empty'
   if (text.includes(PEM)) {
     // Private keys do not belong in a verifier; refusing them also catches a swapped config.
-    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) return 'a private key was given where a public key is needed'
+    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) return PRIVATE
     return fromKeyObject(createPublicKey(bytes.toString('utf8')))
   }
+  // A public key without PEM armour (Keycloak's realm `public_key` is the bare base64 SPKI body) or
+  // as DER bytes must never become an HMAC secret: that would accept HS256 tokens signed with it.
+  const der = asDer(bytes, trimmed)
+  if (der !== undefined) return der
   if (trimmed.charCodeAt(0) === 0x7b /* { */) {
     let parsed: unknown
     try {
@@ -52,6 +59,35 @@ function fromText (key: string | Uint8Array): PreparedKey | string {
     }
   }
   return { hmac: true, material: Buffer.from(bytes), algorithms: algorithmsForKey(createSecretKey(bytes)) }
+}
+
+/** The key DER (raw, or base64 text) holds: a public key, a certificate's key, or a refusal of a private key. */
+function asDer (bytes: Buffer, trimmed: string): PreparedKey | string | undefined {
+  const candidates = [bytes]
+  if (BASE64.test(trimmed)) candidates.push(Buffer.from(trimmed.replace(/\s+/g, ''), trimmed.includes('-') || trimmed.includes('_') ? 'base64url' : 'base64'))
+  for (const der of candidates) {
+    const key = readDer(der)
+    if (key !== undefined) return key
+  }
+  return undefined
+}
+
+function readDer (der: Buffer): PreparedKey | string | undefined {
+  // Every DER key and certificate is an ASN.1 SEQUENCE: anything else is not worth parsing.
+  if (der[0] !== 0x30) return undefined
+  try {
+    return fromKeyObject(createPublicKey({ key: der, format: 'der', type: 'spki' }))
+  } catch {}
+  try {
+    return fromKeyObject(new X509Certificate(der).publicKey)
+  } catch {}
+  for (const type of ['pkcs8', 'pkcs1', 'sec1'] as const) {
+    try {
+      createPrivateKey({ key: der, format: 'der', type })
+      return PRIVATE
+    } catch {}
+  }
+  return undefined
 }
 
 function fromJwk (jwk: JsonWebKey): PreparedKey | string {
@@ -71,7 +107,7 @@ function fromJwk (jwk: JsonWebKey): PreparedKey | string {
 }
 
 function fromKeyObject (key: KeyObject): PreparedKey | string {
-  if (key.type === 'private') return 'a private key was given where a public key is needed'
+  if (key.type === 'private') return PRIVATE
   if (key.type === 'secret') {
     const secret = key.export()
     if (secret.length === 0) return 'the key is empty'

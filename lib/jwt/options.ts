@@ -16,9 +16,14 @@ export interface ResolvedJwtOptions {
   /** `requiredClaims`, plus each claim an allowed-value option names (fast-jwt skips absent claims). */
   readonly requiredClaims: string[]
   readonly cache: { readonly max: number, readonly ttlMs: number } | null
+  readonly resolverTimeoutMs: number
 }
 
 const DEFAULT_CACHE = { max: 1000, ttl: 60 }
+/** Longer than `fromJwks`'s own fetch timeout (5 s), so a slow JWKS fails with its own cause first. */
+const DEFAULT_RESOLVER_TIMEOUT_MS = 10_000
+/** setTimeout's largest delay: a longer one fires at once. */
+const MAX_TIMEOUT_MS = 2_147_483_647
 
 function fail (message: string): never {
   throw new DaprTokenOptionsError(message)
@@ -62,6 +67,14 @@ function checkCache (value: unknown): ResolvedJwtOptions['cache'] {
   const { max = DEFAULT_CACHE.max, ttl = DEFAULT_CACHE.ttl } = value as { max?: unknown, ttl?: unknown }
   if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) fail('`jwt.cache.max` must be a positive integer')
   return { max, ttlMs: seconds('cache.ttl', ttl, true) as number }
+}
+
+function checkResolverTimeout (value: unknown): number {
+  if (value === undefined) return DEFAULT_RESOLVER_TIMEOUT_MS
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_TIMEOUT_MS) {
+    fail(`\`jwt.resolverTimeoutMs\` must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`)
+  }
+  return value
 }
 
 /** Validates the `jwt` option; every mistake throws `FST_DAPR_TOKEN_OPTIONS` with what to change. */
@@ -113,6 +126,7 @@ export function resolveJwtOptions (options: DaprJwtOptions): ResolvedJwtOptions 
     toleranceMs: seconds('clockTolerance', options.clockTolerance, false) ?? 0,
     maxAgeMs,
     requiredClaims: [...required],
-    cache: checkCache(options.cache)
+    cache: checkCache(options.cache),
+    resolverTimeoutMs: checkResolverTimeout(options.resolverTimeoutMs)
   }
 }

@@ -50,9 +50,11 @@ export type JwtKey = string | Uint8Array | KeyObject | JsonWebKey
 
 /**
  * Picks the key for one token, typically by `decoded.header.kid` (and, for several issuers, by
- * `decoded.payload.iss`, matched against your own list). Called once per verification that misses
- * the cache. Return nothing for an unknown key (401 `FST_DAPR_TOKEN_UNKNOWN_KID`); throw or reject
- * only when the key source itself fails (a clean 5xx).
+ * `decoded.payload.iss`, matched against your own list). Called once per verification, and again
+ * on each cache hit (with the cached decoded token): the hit counts only if it names the same key,
+ * so a resolver may pick keys by request (tenant by host). Return nothing (or any non-key value)
+ * for an unknown key (401 `FST_DAPR_TOKEN_UNKNOWN_KID`); throw or reject only when the key source
+ * itself fails (a clean 5xx). A promise is awaited at most `resolverTimeoutMs` (then a 503).
  */
 export interface JwtKeyResolver {
   (request: FastifyRequest, decoded: DecodedJwt): JwtKey | null | undefined | PromiseLike<JwtKey | null | undefined>
@@ -61,6 +63,12 @@ export interface JwtKeyResolver {
    * verifications made under another value are dropped. `fromJwks` maintains it.
    */
   readonly keysVersion?: number
+  /**
+   * Optional: the only `iss` values this resolver has keys for. A token with another `iss` (or a
+   * non-string one) is refused as a claim mismatch (401 `FST_DAPR_TOKEN_CLAIM_MISMATCH`) without
+   * asking the resolver. `fromJwks({ issuers })` sets it.
+   */
+  readonly issuers?: readonly string[]
 }
 
 /** JWS algorithms this library verifies. `none` is not one of them. */
@@ -101,4 +109,9 @@ export interface DaprJwtOptions {
    * Default `{ max: 1000, ttl: 60 }` (entries, seconds). `false` turns it off.
    */
   cache?: boolean | { max?: number, ttl?: number }
+  /**
+   * Milliseconds to wait for a key resolver's promise; past it the request gets a 503
+   * `FST_DAPR_TOKEN_KEY_SOURCE_UNAVAILABLE`, logged at error. Default 10000.
+   */
+  resolverTimeoutMs?: number
 }
