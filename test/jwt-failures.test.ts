@@ -5,7 +5,8 @@ import { listen, send } from './helpers/http.js'
 import { b64, ecKeyPair, forgeHmac, nowSeconds, startJwksServer } from './helpers/jwt.js'
 
 // Every client-caused JWT failure of issue 3, with its exact status and code, against the three key
-// sources: a static public key, a key resolver picking by `kid`, and a JWKS served on 127.0.0.1.
+// sources: a static public key, a key resolver picking by `kid`, and a JWKS served on 127.0.0.1
+// (one `url`, or `issuers` where the token's `iss` picks the endpoint).
 
 const ISSUER = 'https://issuer.test'
 const AUDIENCE = 'dapr-app'
@@ -19,11 +20,13 @@ function sign (extra: Record<string, unknown> = {}, options: { kid?: string, exp
   return signDaprJwt({ ...claims, ...extra }, { key: key.privateKey, kid, ...rest })
 }
 
+type Kind = 'static' | 'resolver' | 'jwks' | 'jwksIssuers'
+
 interface Case {
   name: string
   token: () => string
   code: string
-  only?: Array<'static' | 'resolver' | 'jwks'>
+  only?: Kind[]
 }
 
 const cases: Case[] = [
@@ -39,6 +42,8 @@ const cases: Case[] = [
     code: 'FST_DAPR_TOKEN_BAD_SIGNATURE'
   },
   { name: 'signed by a stranger key with a known kid', token: () => sign({}, { key: stranger }), code: 'FST_DAPR_TOKEN_BAD_SIGNATURE' },
+  { name: 'alg none with a signature part', token: () => `${b64({ alg: 'none', typ: 'JWT', kid: 'k1' })}.${b64({ ...claims, exp: nowSeconds() + 60 })}.${b64('sig')}`, code: 'FST_DAPR_TOKEN_UNSIGNED' },
+  { name: 'alg NONE (any case) with a signature part', token: () => `${b64({ alg: 'NONE', kid: 'k1' })}.${b64({ ...claims, exp: nowSeconds() + 60 })}.${b64('sig')}`, code: 'FST_DAPR_TOKEN_UNSIGNED' },
   { name: 'alg none, empty signature', token: () => `${b64({ alg: 'none', typ: 'JWT', kid: 'k1' })}.${b64({ ...claims, exp: nowSeconds() + 60 })}.`, code: 'FST_DAPR_TOKEN_UNSIGNED' },
   {
     name: 'algorithm outside the pinned list (ES384 on a P-384 key with kid k1)',
@@ -63,7 +68,7 @@ const cases: Case[] = [
   { name: 'array iss with one allowed element', token: () => sign({ iss: [ISSUER] }), code: 'FST_DAPR_TOKEN_CLAIM_MISMATCH' },
   { name: 'missing required claim (exp)', token: () => sign({}, { expiresIn: null }), code: 'FST_DAPR_TOKEN_MISSING_CLAIM' },
   { name: 'missing sub (an allowed-value option makes it required)', token: () => signDaprJwt({ iss: ISSUER, aud: AUDIENCE }, { key: k1.privateKey, kid: 'k1' }), code: 'FST_DAPR_TOKEN_MISSING_CLAIM' },
-  { name: 'unknown kid', token: () => sign({}, { kid: 'nobody' }), code: 'FST_DAPR_TOKEN_UNKNOWN_KID', only: ['resolver', 'jwks'] },
+  { name: 'unknown kid', token: () => sign({}, { kid: 'nobody' }), code: 'FST_DAPR_TOKEN_UNKNOWN_KID', only: ['resolver', 'jwks', 'jwksIssuers'] },
   { name: 'no kid at all', token: () => signDaprJwt(claims, { key: k1.privateKey }), code: 'FST_DAPR_TOKEN_UNKNOWN_KID', only: ['resolver'] }
 ]
 
@@ -75,7 +80,7 @@ const common = {
   clockTolerance: 5
 }
 
-async function setup (t: Test, kind: 'static' | 'resolver' | 'jwks', extra: Partial<DaprTokenAuthOptions> = {}): Promise<{ app: FastifyInstance, calls: () => number }> {
+async function setup (t: Test, kind: Kind, extra: Partial<DaprTokenAuthOptions> = {}): Promise<{ app: FastifyInstance, calls: () => number }> {
   let calls = 0
   let options: DaprTokenAuthOptions
   if (kind === 'static') {
@@ -89,10 +94,11 @@ async function setup (t: Test, kind: 'static' | 'resolver' | 'jwks', extra: Part
   } else {
     const jwks = await startJwksServer([k1.jwk])
     t.teardown(jwks.close)
-    const resolver = fromJwks({ url: jwks.url })
+    const resolver = kind === 'jwks' ? fromJwks({ url: jwks.url }) : fromJwks({ issuers: [{ issuer: ISSUER, jwksUri: jwks.url }] })
     t.teardown(() => resolver.close())
     calls = -1
-    options = { jwt: { ...common, algorithms: ['ES256'], issuer: ISSUER, key: resolver } }
+    // With `issuers`, the JWKS resolver's own list is what refuses another `iss` (no `jwt.issuer` here).
+    options = { jwt: { ...common, algorithms: ['ES256'], ...(kind === 'jwks' ? { issuer: ISSUER } : {}), key: resolver } }
   }
   const app = Fastify()
   await app.register(daprTokenAuth, { ...options, ...extra })
@@ -102,7 +108,7 @@ async function setup (t: Test, kind: 'static' | 'resolver' | 'jwks', extra: Part
   return { app, calls: () => calls }
 }
 
-for (const kind of ['static', 'resolver', 'jwks'] as const) {
+for (const kind of ['static', 'resolver', 'jwks', 'jwksIssuers'] as const) {
   test(`${kind} key: a valid token passes and every failure is a 401 with its own code`, async t => {
     const { app } = await setup(t, kind)
     const ok = await app.inject({ url: '/orders', headers: { 'dapr-api-token': sign() } })
@@ -160,7 +166,7 @@ for (const kind of ['static', 'resolver', 'jwks'] as const) {
   })
 }
 
-test('the key resolver is called once per verification, never again for an unknown kid, and not for cached tokens', async t => {
+test('the key resolver is called once per request, never again for an unknown kid', async t => {
   const { app, calls } = await setup(t, 'resolver')
   const unknown = sign({}, { kid: 'nobody' })
   const res = await app.inject({ url: '/orders', headers: { 'dapr-api-token': unknown } })
@@ -172,9 +178,9 @@ test('the key resolver is called once per verification, never again for an unkno
   for (let i = 0; i < 5; i++) {
     t.equal((await app.inject({ url: '/orders', headers: { 'dapr-api-token': token } })).statusCode, 200)
   }
-  t.equal(calls(), 2, 'verified once, then served from the cache')
+  t.equal(calls(), 6, 'once per request: a cache hit asks again (the key may depend on the request)')
 
   const confused = forgeHmac({ alg: 'HS256', kid: 'k1' }, { ...claims, exp: nowSeconds() + 60 }, k1.publicPem)
   await app.inject({ url: '/orders', headers: { 'dapr-api-token': confused } })
-  t.equal(calls(), 2, 'a disallowed alg is refused before the resolver is asked')
+  t.equal(calls(), 6, 'a disallowed alg is refused before the resolver is asked')
 })
