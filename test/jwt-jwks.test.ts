@@ -241,3 +241,38 @@ test('fromJwks options are checked at creation', async t => {
   t.doesNotThrow(() => fromJwks({ url: 'http://localhost:1/jwks' }).close())
   t.doesNotThrow(() => fromJwks({ issuers: ['https://a.test/'], headers: { authorization: 'x' } }).close())
 })
+
+test('a key rollover during a JWKS outage: the new kid is a 503 (not an unknown kid) at one fetch per cooldown; reachable but absent stays 401', async t => {
+  const { jwks, call, logs } = await setup(t, { cooldownMs: 60_000, timeoutMs: 1000 })
+  t.equal((await call(token())).statusCode, 200)
+  t.equal(jwks.fetches, 1)
+  const realNow = Date.now
+  t.teardown(() => { Date.now = realNow })
+  let offset = 61_000
+  Date.now = () => realNow() + offset // past the cooldown
+  jwks.mode = 'hang'
+  const rolled = token(k2)
+  const concurrent = await Promise.all(Array.from({ length: 1000 }, async () => await call(rolled)))
+  t.ok(concurrent.every(res => res.statusCode === 503 && res.body.code === UNAVAILABLE.code), 'every request waiting on the hung fetch gets a 503')
+  t.same(concurrent[0]?.body, UNAVAILABLE)
+  t.equal(jwks.fetches, 2, 'one fetch for all of them')
+  for (let i = 0; i < 1000; i++) {
+    const res = await call(rolled)
+    if (res.statusCode !== 503) t.fail(`request ${i}: ${res.statusCode}`)
+  }
+  t.equal(jwks.fetches, 2, 'within the cooldown after the failure: still 503, no new fetch')
+  t.ok(logs.some(line => line.level === 50 && line.msg === 'Dapr API token key source failed'), 'logged at error')
+  t.equal((await call(token(k1, { n: 3 }))).statusCode, 200, 'cached keys keep verifying')
+
+  jwks.mode = 'ok'
+  offset = 122_000
+  const absent = await call(rolled)
+  t.equal(absent.statusCode, 401, 'the endpoint answers and has no such kid')
+  t.equal(absent.body.code, 'FST_DAPR_TOKEN_UNKNOWN_KID')
+  t.equal(jwks.fetches, 3)
+  for (let i = 0; i < 1000; i++) {
+    const res = await call(rolled)
+    if (res.statusCode !== 401) t.fail(`request ${i}: ${res.statusCode}`)
+  }
+  t.equal(jwks.fetches, 3)
+})

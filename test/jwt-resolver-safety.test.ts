@@ -1,0 +1,152 @@
+import { test, type Test } from 'tap'
+import Fastify from 'fastify'
+import { createHmac } from 'node:crypto'
+import daprTokenAuth, { signDaprJwt, type DaprJwtOptions, type JwtKey } from '../lib/index.js'
+import { jwtVerifier } from '../lib/jwt/verify.js'
+import { listen, send } from './helpers/http.js'
+import { b64, ecKeyPair, HS_SECRET } from './helpers/jwt.js'
+
+const tenantA = ecKeyPair('k1')
+const tenantB = ecKeyPair('k1')
+
+const UNAVAILABLE = {
+  statusCode: 503,
+  code: 'FST_DAPR_TOKEN_KEY_SOURCE_UNAVAILABLE',
+  error: 'Service Unavailable',
+  message: 'Dapr API token verification is temporarily unavailable'
+}
+
+async function server (t: Test, jwt: DaprJwtOptions): Promise<{ port: number, logs: Array<{ level: number, msg: string }> }> {
+  const logs: Array<{ level: number, msg: string }> = []
+  const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => { logs.push(JSON.parse(line)) } } } })
+  await app.register(daprTokenAuth, { jwt })
+  app.get('/orders', async request => ({ daprToken: request.daprToken }))
+  t.teardown(() => app.close())
+  return { port: (await listen(app)).port, logs }
+}
+
+for (const [mode, wrap] of [['sync', (key: JwtKey | undefined) => key], ['async', async (key: JwtKey | undefined) => await Promise.resolve(key)]] as const) {
+  test(`a ${mode} resolver picking the key by host: a token cached for tenant A is refused on tenant B's host`, async t => {
+    const keys: Record<string, JwtKey> = { 'a.test': tenantA.publicKey, 'b.test': tenantB.publicKey }
+    const { port } = await server(t, { key: request => wrap(keys[request.hostname]), algorithms: ['ES256'] })
+    const token = signDaprJwt({ sub: 'tenant-a-caller' }, { key: tenantA.privateKey, kid: 'k1' })
+    for (let i = 0; i < 2; i++) {
+      const ok = await send(port, 'GET', '/orders', { host: 'a.test', 'dapr-api-token': token })
+      t.equal(ok.statusCode, 200, `tenant A, request ${i}`)
+    }
+    const cross = await send(port, 'GET', '/orders', { host: 'b.test', 'dapr-api-token': token })
+    t.equal(cross.statusCode, 401)
+    t.same(JSON.parse(cross.body), { statusCode: 401, code: 'FST_DAPR_TOKEN_BAD_SIGNATURE', error: 'Unauthorized', message: 'Invalid Dapr API token signature' })
+    const nowhere = await send(port, 'GET', '/orders', { host: 'c.test', 'dapr-api-token': token })
+    t.equal(nowhere.statusCode, 401)
+    t.equal(JSON.parse(nowhere.body).code, 'FST_DAPR_TOKEN_UNKNOWN_KID', 'no key for this host, even with the token cached')
+    const back = await send(port, 'GET', '/orders', { host: 'a.test', 'dapr-api-token': token })
+    t.equal(back.statusCode, 200, 'tenant A still passes')
+  })
+}
+
+test('a cache hit counts only when the resolver names the same key: same value or equal key material', async t => {
+  const request = {} as never
+  let answer: JwtKey = HS_SECRET
+  const verifier = jwtVerifier({ key: () => answer, algorithms: ['HS256'] }, 'dapr-api-token')
+  const token = signDaprJwt({ n: 1 }, { key: HS_SECRET })
+  const first = verifier.verify(token, request)
+  t.match(first, { kind: 'jwt' })
+  t.equal(verifier.verify(token, request), first, 'the same string: a hit')
+  answer = Buffer.from(HS_SECRET)
+  const fromBytes = verifier.verify(token, request)
+  t.not(fromBytes, first, 'bytes after a string: verified again (and cached anew)')
+  answer = Buffer.from(HS_SECRET)
+  t.equal(verifier.verify(token, request), fromBytes, 'fresh bytes with the same content: a hit')
+  answer = Buffer.from('another-secret-another-secret-another')
+  t.equal(verifier.verify(token, request), 'signature', 'other bytes: verified in full, and refused')
+  answer = HS_SECRET
+  const again = verifier.verify(token, request)
+  answer = { kty: 'oct', k: Buffer.from(HS_SECRET).toString('base64url') }
+  t.not(verifier.verify(token, request), again, 'a JWK object is the same key only as the same object')
+
+  const objects = jwtVerifier({ key: () => answer, algorithms: ['ES256'] }, 'dapr-api-token')
+  const es = signDaprJwt({}, { key: tenantA.privateKey })
+  answer = tenantA.publicPem
+  const pem = objects.verify(es, request)
+  answer = tenantA.publicKey
+  t.not(objects.verify(es, request), pem, 'a KeyObject after a string: verified again')
+})
+
+for (const value of [false, 0, 42, true, Symbol('no')]) {
+  test(`a resolver returning ${String(value)} is a 401 unknown kid, not a 500`, async t => {
+    const { port } = await server(t, { key: () => value as never, algorithms: ['HS256'] })
+    const res = await send(port, 'GET', '/orders', { 'dapr-api-token': signDaprJwt({}, { key: HS_SECRET }) })
+    t.equal(res.statusCode, 401)
+    t.same(JSON.parse(res.body), { statusCode: 401, code: 'FST_DAPR_TOKEN_UNKNOWN_KID', error: 'Unauthorized', message: 'Unknown Dapr API token key' })
+  })
+}
+
+test('a resolver whose promise never settles: 503 after resolverTimeoutMs, logged at error', async t => {
+  const { port, logs } = await server(t, { key: async () => await new Promise<JwtKey>(() => {}), algorithms: ['HS256'], resolverTimeoutMs: 50 })
+  const token = signDaprJwt({}, { key: HS_SECRET })
+  const res = await send(port, 'GET', '/orders', { 'dapr-api-token': token })
+  t.equal(res.statusCode, 503)
+  t.same(JSON.parse(res.body), UNAVAILABLE)
+  t.ok(logs.some(line => line.level === 50 && line.msg === 'Dapr API token key source failed'), 'logged at error')
+  t.notOk(JSON.stringify(logs).includes(token), 'no token in the logs')
+})
+
+test('a resolver that hangs on a cache hit is bounded too', async t => {
+  let hang = false
+  const { port } = await server(t, {
+    key: async () => await (hang ? new Promise<JwtKey>(() => {}) : Promise.resolve(HS_SECRET)),
+    algorithms: ['HS256'],
+    resolverTimeoutMs: 50
+  })
+  const token = signDaprJwt({}, { key: HS_SECRET })
+  t.equal((await send(port, 'GET', '/orders', { 'dapr-api-token': token })).statusCode, 200)
+  hang = true
+  const res = await send(port, 'GET', '/orders', { 'dapr-api-token': token })
+  t.equal(res.statusCode, 503)
+  t.same(JSON.parse(res.body), UNAVAILABLE)
+})
+
+test('the resolver timeout keeps no timer alive: unref while pending, cleared on settle', async t => {
+  const timers = (): number => process.getActiveResourcesInfo().filter(name => name === 'Timeout').length
+  let settle: (key: JwtKey) => void = () => {}
+  let fail: (error: Error) => void = () => {}
+  const verifier = jwtVerifier({ key: async (_r, d) => await new Promise<JwtKey>((resolve, reject) => { if (d.header.kid === 'bad') fail = reject; else settle = resolve }), algorithms: ['HS256'], resolverTimeoutMs: 60_000 }, 'dapr-api-token')
+  const before = timers()
+  const pending = verifier.verify(signDaprJwt({}, { key: HS_SECRET }), {} as never)
+  const failing = verifier.verify(signDaprJwt({}, { key: HS_SECRET, kid: 'bad' }), {} as never)
+  t.equal(timers(), before, 'the pending timeouts do not hold the event loop')
+  settle(HS_SECRET)
+  t.match(await pending, { kind: 'jwt' })
+  const broken = new Error('key store down')
+  fail(broken)
+  await t.rejects(Promise.resolve(failing), broken, 'a rejection is passed on as the key source failing')
+})
+
+test('jwt.resolverTimeoutMs is checked at registration', async t => {
+  for (const value of [0, -1, 1.5, '100', Number.NaN, 2 ** 31]) {
+    t.throws(() => jwtVerifier({ key: () => HS_SECRET, algorithms: ['HS256'], resolverTimeoutMs: value as number }, 'dapr-api-token'), {
+      code: 'FST_DAPR_TOKEN_OPTIONS',
+      message: '`jwt.resolverTimeoutMs` must be a whole number of milliseconds from 1 to 2147483647'
+    }, String(value))
+  }
+})
+
+test('claims nested 20,000 deep are accepted and frozen, never a stack overflow', async t => {
+  const depth = 20_000
+  const payload = '{"a":'.repeat(depth) + '1' + '}'.repeat(depth)
+  const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(payload)}`
+  const token = `${input}.${createHmac('sha256', HS_SECRET).update(input).digest('base64url')}`
+  const verifier = jwtVerifier({ key: HS_SECRET }, 'dapr-api-token')
+  const outcome = verifier.verify(token, {} as never) as { kind: string, claims: Record<string, unknown> }
+  t.equal(outcome.kind, 'jwt')
+  let inner: unknown = outcome.claims
+  let levels = 0
+  while (inner !== null && typeof inner === 'object') {
+    if (!Object.isFrozen(inner)) t.fail(`level ${levels} not frozen`)
+    inner = (inner as { a: unknown }).a
+    levels++
+  }
+  t.equal(levels, depth)
+  t.equal(inner, 1)
+})
