@@ -43,8 +43,9 @@ export interface DecodedJwt {
 }
 
 /**
- * A verification key: an HMAC secret (string or bytes), a PEM public key (string or
- * bytes), a JWK (public, or `kty: 'oct'`), or a `KeyObject` (secret or public). Private keys are refused.
+ * A verification key: an HMAC secret (string or bytes), a public key (PEM, bare base64 SPKI, DER
+ * bytes or an X.509 certificate: never taken as an HMAC secret), a JWK (public, or `kty: 'oct'`), or
+ * a `KeyObject` (secret or public). Private keys are refused.
  */
 export type JwtKey = string | Uint8Array | KeyObject | JsonWebKey
 
