@@ -169,6 +169,9 @@ test('issuers: the token\'s iss selects among the configured endpoints only', as
   t.same(await call({ iss: ['https://a.test'] }), [401, 'FST_DAPR_TOKEN_CLAIM_MISMATCH'], 'an array iss selects nothing')
   t.same(await call({}), [401, 'FST_DAPR_TOKEN_CLAIM_MISMATCH'])
   t.same(resolver.issuers, ['https://a.test', 'https://b.test'])
+  const header = { alg: 'ES256', kid: 'k1' }
+  t.equal(await resolver({} as never, { header, payload: { iss: 'https://evil.test' } }), undefined, 'called directly (wrapped), another iss still finds no key')
+  t.equal(await resolver({} as never, { header, payload: { iss: ['https://a.test'] } as never }), undefined)
   t.equal(a.fetches + b.fetches, 2)
 })
 
@@ -256,7 +259,7 @@ test('a key rollover during a JWKS outage: the new kid is a 503 (not an unknown 
   t.ok(concurrent.every(res => res.statusCode === 503 && res.body.code === UNAVAILABLE.code), 'every request waiting on the hung fetch gets a 503')
   t.same(concurrent[0]?.body, UNAVAILABLE)
   t.equal(jwks.fetches, 2, 'one fetch for all of them')
-  for (let i = 0; i < 1000; i++) {
+  for (let i = 0; i < 100; i++) {
     const res = await call(rolled)
     if (res.statusCode !== 503) t.fail(`request ${i}: ${res.statusCode}`)
   }
@@ -270,7 +273,7 @@ test('a key rollover during a JWKS outage: the new kid is a 503 (not an unknown 
   t.equal(absent.statusCode, 401, 'the endpoint answers and has no such kid')
   t.equal(absent.body.code, 'FST_DAPR_TOKEN_UNKNOWN_KID')
   t.equal(jwks.fetches, 3)
-  for (let i = 0; i < 1000; i++) {
+  for (let i = 0; i < 100; i++) {
     const res = await call(rolled)
     if (res.statusCode !== 401) t.fail(`request ${i}: ${res.statusCode}`)
   }

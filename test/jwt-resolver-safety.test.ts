@@ -150,3 +150,11 @@ test('claims nested 20,000 deep are accepted and frozen, never a stack overflow'
   t.equal(levels, depth)
   t.equal(inner, 1)
 })
+
+test('a static key keeps the plain cache: a hit is the cached credential itself', async t => {
+  const verifier = jwtVerifier({ key: HS_SECRET }, 'dapr-api-token')
+  const token = signDaprJwt({ n: 1 }, { key: HS_SECRET })
+  const first = verifier.verify(token, {} as never)
+  t.match(first, { kind: 'jwt', claims: { n: 1 } })
+  t.equal(verifier.verify(token, {} as never), first)
+})
