@@ -62,7 +62,7 @@ test('health endpoints answer 204 without a token; everything else needs it, ref
   t.notMatch(JSON.stringify(fake.dapr.calls), /wrong|sidecar-token/, 'no token value is ever recorded')
 })
 
-test('metadata is non-empty JSON naming the app id, components and loaded subscriptions', async t => {
+test('metadata is non-empty JSON naming the app id, components and the app\'s subscriptions', async t => {
   const { app } = buildApp(t)
   const fake = sidecar(t, { appId: 'orders', appUrl: app, bindings: ['queue'], secrets: { vault: { a: '1' } }, pubsubs: ['pubsub', 'events'] })
   const before = await fake.inject({ method: 'GET', url: '/v1.0/metadata', headers: auth })
@@ -72,7 +72,7 @@ test('metadata is non-empty JSON naming the app id, components and loaded subscr
   t.equal(body.id, 'orders')
   t.same(body.components.map((c: { name: string, type: string }) => `${c.name}:${c.type}`),
     ['statestore:state.in-memory', 'pubsub:pubsub.in-memory', 'events:pubsub.in-memory', 'queue:bindings.fake', 'vault:secretstores.in-memory'])
-  t.same(body.subscriptions, [])
+  t.same(body.subscriptions.map((s: { topic: string }) => s.topic), ['orders', 'a/b'], 'read from the app at the first metadata call, as daprd at start')
   t.same(await fake.dapr.subscriptions(), [
     { pubsubname: 'pubsub', topic: 'orders', route: '/orders' },
     { pubsubname: 'pubsub', topic: 'a/b', route: '/nested' }

@@ -150,22 +150,27 @@ export function createFakeSidecar (options: FakeSidecarOptions = {}): FakeSideca
     api.get('/v1.0/healthz', async (_request, reply) => reply.code(204).send())
     api.get('/v1.0/healthz/outbound', async (_request, reply) => reply.code(204).send())
 
-    api.get('/v1.0/metadata', async (_request, reply) => sendJson(reply, 200, JSON.stringify({
-      id: appId,
-      runtimeVersion: 'fake',
-      enabledFeatures: [],
-      actorRuntime: { runtimeStatus: 'DISABLED' },
-      components: [
-        ...[...stores.keys()].map(name => ({ name, type: 'state.in-memory', version: 'v1', capabilities: ['ETAG', 'TRANSACTIONAL'] })),
-        ...[...pubsubs].map(name => ({ name, type: 'pubsub.in-memory', version: 'v1' })),
-        ...[...(bindingNames ?? [])].map(name => ({ name, type: 'bindings.fake', version: 'v1' })),
-        ...Object.keys(secrets).map(name => ({ name, type: 'secretstores.in-memory', version: 'v1' }))
-      ],
-      subscriptions: (broker.subscriptions ?? []).map(s => ({
-        pubsubname: s.pubsubname, topic: s.topic, rules: { rules: [{ match: '', path: s.route }] }, type: 'PROGRAMMATIC'
-      })),
-      extended: { 'fastify-dapr-token-auth': 'fake sidecar' }
-    })))
+    api.get('/v1.0/metadata', async (_request, reply) => {
+      // daprd reads the app's subscriptions at start; the app may start after the fake, so each
+      // metadata call asks until the app has answered once (an app that is down lists none yet).
+      if (broker.subscriptions === undefined && appUrl !== undefined) await broker.loadSubscriptions()
+      return sendJson(reply, 200, JSON.stringify({
+        id: appId,
+        runtimeVersion: 'fake',
+        enabledFeatures: [],
+        actorRuntime: { runtimeStatus: 'DISABLED' },
+        components: [
+          ...[...stores.keys()].map(name => ({ name, type: 'state.in-memory', version: 'v1', capabilities: ['ETAG', 'TRANSACTIONAL'] })),
+          ...[...pubsubs].map(name => ({ name, type: 'pubsub.in-memory', version: 'v1' })),
+          ...[...(bindingNames ?? [])].map(name => ({ name, type: 'bindings.fake', version: 'v1' })),
+          ...Object.keys(secrets).map(name => ({ name, type: 'secretstores.in-memory', version: 'v1' }))
+        ],
+        subscriptions: (broker.subscriptions ?? []).map(s => ({
+          pubsubname: s.pubsubname, topic: s.topic, rules: { rules: [{ match: '', path: s.route }] }, type: 'PROGRAMMATIC'
+        })),
+        extended: { 'fastify-dapr-token-auth': 'fake sidecar' }
+      }))
+    })
 
     api.post('/v1.0/shutdown', async (_request, reply) => {
       shutdowns++
