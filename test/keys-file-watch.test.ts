@@ -84,18 +84,18 @@ test('steady writes to another file in the directory do not postpone the reload 
   const source = fromFile(path, { debounceMs: 200, maxWaitMs: 300, settleMs: 0, pollMs: 0 })
   t.teardown(() => source.close())
   source.open()
-  let churning = true
+  const churning = { on: true }
   const churn = (async () => {
-    for (let i = 0; churning && i < 1000; i++) {
+    for (let i = 0; churning.on && i < 1000; i++) {
       await appendFile(join(dir, 'app.log'), `line ${i}\n`)
       await new Promise(resolve => setTimeout(resolve, 20))
     }
   })()
-  t.teardown(async () => { churning = false; await churn })
+  t.teardown(async () => { churning.on = false; await churn })
   await new Promise(resolve => setTimeout(resolve, 100))
   await writeFile(path, 'new\n')
   t.ok(await eventually(() => source()[0] === 'new', 150, 20), 'the new token is served while the churn goes on')
-  churning = false
+  churning.on = false
   await churn
 })
 
