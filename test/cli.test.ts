@@ -135,6 +135,8 @@ test('fingerprint explains unusable input without echoing it', async t => {
   }
   const noCode = await cli(['fingerprint', '--file', 'x'], { io: { readFile: async () => { throw new Error('boom') } } })
   t.match(noCode.stderr, /cannot read the token from file x: unreadable\n/)
+  const secretNoCode = await cli(['sign', '--secret-file', 'x'], { io: { readFile: async () => { throw new Error('boom') } } })
+  t.match(secretNoCode.stderr, /cannot read the HMAC secret from file x: unreadable\n/)
 })
 
 test('verify accepts a token that matches any configured token and names it by index and fingerprint', async t => {
