@@ -1,5 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { test } from 'tap'
@@ -487,6 +488,16 @@ test('verify --jwks-url failures say why: a refused connection, an HTTP status, 
   const { url } = await listen(server)
   const status = await cli(['verify', '--jwks-url', `${url}/jwks.json`, '--alg', 'ES256'], { stdin: token })
   t.match(status.stderr, /\(cause: JWKS endpoint answered HTTP 503\)\n/)
+
+  // A server that accepts and never answers: the fetch times out (fromJwks's 5 s timeoutMs).
+  const sockets = new Set<Socket>()
+  const hanging = createServer(socket => { sockets.add(socket) })
+  await new Promise<void>(resolve => hanging.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { for (const socket of sockets) socket.destroy(); hanging.close() })
+  const hangingPort = (hanging.address() as AddressInfo).port
+  const timedOut = await cli(['verify', '--jwks-url', `http://127.0.0.1:${hangingPort}/jwks.json`, '--alg', 'ES256'], { stdin: token })
+  t.equal(timedOut.code, 2)
+  t.match(timedOut.stderr, /^fastify-dapr-token-auth verify: the key source failed: .*\(cause: timed out\)\n/)
 
   t.same(await cli(['verify', '--jwks-url', `${url}/jwks.json`], { stdin: token }), {
     code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: --jwks-url needs --alg: name the algorithm(s) your issuer signs with, for example --alg RS256\n' + HELP_HINT('verify')
