@@ -34,16 +34,26 @@ export function normaliseTokens (tokens: string | readonly string[]): string[] {
   return out
 }
 
+/**
+ * Prepares a list of tokens as configured. Each is trimmed and blank ones are skipped, but a
+ * credential's `index` stays the token's position in the list given, so `['', old]` (a new token
+ * not yet set) still reports the old one as index 1.
+ */
 export function buildKeySet (tokens: readonly string[]): KeySet {
-  // Header values reach Node as latin1 strings of the raw bytes, so keys are compared as their
-  // UTF-8 bytes: a non-ASCII token matches exactly what a client that sends it as UTF-8 puts on the wire.
-  const bytes = tokens.map(token => Buffer.from(token, 'utf8'))
-  return Object.freeze({
-    size: tokens.length,
-    wire: bytes.map(key => key.toString('latin1')),
-    joinable: tokens.map(token => token.includes(', ')),
-    credentials: bytes.map((key, index) => Object.freeze({ kind: 'static' as const, index, fingerprint: fingerprint(key) }))
+  const wire: string[] = []
+  const joinable: boolean[] = []
+  const credentials: StaticTokenCredential[] = []
+  tokens.forEach((raw, index) => {
+    const token = typeof raw === 'string' ? raw.trim() : ''
+    if (token === '') return
+    // Header values reach Node as latin1 strings of the raw bytes, so keys are compared as their
+    // UTF-8 bytes: a non-ASCII token matches exactly what a client that sends it as UTF-8 puts on the wire.
+    const bytes = Buffer.from(token, 'utf8')
+    wire.push(bytes.toString('latin1'))
+    joinable.push(token.includes(', '))
+    credentials.push(Object.freeze({ kind: 'static' as const, index, fingerprint: fingerprint(bytes) }))
   })
+  return Object.freeze({ size: wire.length, wire, joinable, credentials })
 }
 
 /**

@@ -23,21 +23,34 @@ export function buildHook (options: ResolvedOptions, verifier: TokenVerifier, as
   const grpc = asDecorator ? null : options.grpc
   const refuse: Refuse = buildRefusal(asDecorator ? 'fastify' : options.errorResponse, grpc)
 
-  function accept (request: FastifyRequest, done: HookHandlerDoneFunction, credential: DaprTokenCredential): void {
+  // Node keeps only the first line of these headers and drops the rest in silence, so a second line
+  // can only be seen in rawHeaders; for every other name it shows as a joined `a, b` that never matches.
+  const keptOnceByNode = NODE_SINGLE_VALUE_HEADERS.has(header)
+
+  function accept (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, credential: DaprTokenCredential): void {
+    if (keptOnceByNode && sentMoreThanOnce(request, header)) return reject(request, reply, done, 'duplicate')
     if (stripHeader) stripTokenHeader(request, header)
     request.daprToken = credential
     done()
   }
 
+  /** Lets a refused or failed request through on an exempt route, with no token left behind for the handler. */
+  function passExempt (request: FastifyRequest, done: HookHandlerDoneFunction): void {
+    if (stripHeader && request.headers[header] !== undefined) stripTokenHeader(request, header)
+    done()
+  }
+
   function reject (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, reason: RefusalReason): void {
-    if (!asDecorator && isExempt(request)) return done()
-    if (reason === 'invalid' && sentMoreThanOnce(request, header)) reason = 'duplicate'
+    if (!asDecorator && isExempt(request)) return passExempt(request, done)
+    // Two lines of any other header reach us joined by `, `: without one, no need to look at rawHeaders.
+    if (reason === 'invalid' && (keptOnceByNode || String(request.headers[header]).includes(', ')) &&
+      sentMoreThanOnce(request, header)) reason = 'duplicate'
     if (logLevel !== 'silent') request.log[logLevel]({ daprTokenAuth: { reason } }, 'Dapr API token refused')
     refuse(request, reply, done, reason)
   }
 
   function failed (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, error: unknown): void {
-    if (!asDecorator && isExempt(request)) return done()
+    if (!asDecorator && isExempt(request)) return passExempt(request, done)
     request.log.error({ err: error }, 'Dapr API token key source failed')
     const answer = isPublicServerError(error) ? error : new DaprTokenResolverError()
     const call = grpc === null ? null : grpcCallOf(request, grpc)
@@ -46,6 +59,9 @@ export function buildHook (options: ResolvedOptions, verifier: TokenVerifier, as
   }
 
   return function verifyDaprToken (request, reply, done) {
+    // Behind the global hook the request is already verified and its header stripped: the decorator
+    // on a route (or in @fastify/auth) must then let it on rather than find no token.
+    if (asDecorator && request.daprToken != null) return done()
     const token = extractToken(request.headers[header])
     if (token === undefined) return reject(request, reply, done, 'missing')
     if (token === SEVERAL) return reject(request, reply, done, 'duplicate')
@@ -58,13 +74,18 @@ export function buildHook (options: ResolvedOptions, verifier: TokenVerifier, as
     if (typeof outcome === 'string') return reject(request, reply, done, outcome)
     if (isThenable<VerifyOutcome>(outcome)) {
       outcome.then(
-        settled => typeof settled === 'string' ? reject(request, reply, done, settled) : accept(request, done, settled),
+        settled => typeof settled === 'string' ? reject(request, reply, done, settled) : accept(request, reply, done, settled),
         error => failed(request, reply, done, error))
       return
     }
-    accept(request, done, outcome)
+    accept(request, reply, done, outcome)
   }
 }
+
+/** Headers of which Node's parser keeps the first line only (IncomingMessage#_addHeaderLine). */
+const NODE_SINGLE_VALUE_HEADERS = new Set(['age', 'authorization', 'content-length', 'content-type', 'etag',
+  'expires', 'from', 'host', 'if-modified-since', 'if-unmodified-since', 'last-modified', 'location',
+  'max-forwards', 'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent'])
 
 /** Our own 503 (a key source out of reach) already says nothing internal; anything else is masked. */
 function isPublicServerError (error: unknown): error is Error & { statusCode: number } {

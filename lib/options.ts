@@ -170,15 +170,15 @@ export function resolveOptions (options: DaprTokenAuthOptions = {}, env: NodeJS.
     return resolved
   }
 
-  let tokens: string[]
+  let configured: readonly string[]
   if (options.token !== undefined) {
     if (typeof options.token !== 'string' && !Array.isArray(options.token)) fail('`token` must be a string or an array of strings')
     if (Array.isArray(options.token) && !options.token.every(t => typeof t === 'string')) fail('every `token` entry must be a string')
-    tokens = normaliseTokens(options.token)
+    configured = typeof options.token === 'string' ? [options.token] : options.token
   } else {
-    tokens = normaliseTokens(env[envVar] ?? '')
+    configured = [env[envVar] ?? '']
   }
-  if (tokens.length === 0) resolved.unconfigured = new DaprTokenNotConfiguredError(envVar)
-  else resolved.verifier = staticVerifier(tokens, resolved.header)
+  if (normaliseTokens(configured).length === 0) resolved.unconfigured = new DaprTokenNotConfiguredError(envVar)
+  else resolved.verifier = staticVerifier(configured, resolved.header)
   return resolved
 }

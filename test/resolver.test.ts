@@ -94,7 +94,8 @@ test('a resolver returning no keys is a server fault (500, FST_DAPR_TOKEN_NO_KEY
 
 test('non-string entries in a resolver\'s list are skipped', async t => {
   const { app, port } = await withResolver(t, (() => [42, 'tok', null]) as unknown as KeyResolver)
-  await expectBoth(t, app, port, { url: '/secret', headers: { 'dapr-api-token': 'tok' } }, credential('tok', 0))
+  // The index stays the token's position in the list the resolver returned.
+  await expectBoth(t, app, port, { url: '/secret', headers: { 'dapr-api-token': 'tok' } }, credential('tok', 1))
   await expectBoth(t, app, port, { url: '/secret', headers: { 'dapr-api-token': '42' } }, INVALID)
 })
 

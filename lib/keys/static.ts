@@ -38,8 +38,8 @@ export function resolverVerifier (resolver: KeyResolver, header: string): TokenV
 
   function keySetFor (input: TokenList): KeySet {
     if (lastSet !== undefined && sameTokens(input, lastInput as TokenList)) return lastSet
-    const tokens = normaliseTokens(input)
-    if (tokens.length === 0) throw new DaprTokenNoKeysError()
+    const tokens = typeof input === 'string' ? [input] : input
+    if (normaliseTokens(tokens).length === 0) throw new DaprTokenNoKeysError()
     // A copy: a resolver may change the array it returns in place, and must then be seen changing.
     lastInput = typeof input === 'string' ? input : [...input]
     lastSet = buildKeySet(tokens)
