@@ -1,5 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { test } from 'tap'
@@ -10,6 +11,7 @@ import { listen } from './helpers/http.js'
 import { CliError, EXIT, main, run, type CliIo } from '../lib/cli/index.js'
 import { explainMismatch } from '../lib/cli/verify.js'
 import { parseDuration } from '../lib/cli/sign.js'
+import { causeOf } from '../lib/cli/verify-jwt.js'
 
 interface Captured { code: number, stdout: string, stderr: string }
 
@@ -70,7 +72,7 @@ test('an unknown option is reported by name', async t => {
   t.match(result.stderr, /\nRun `fastify-dapr-token-auth generate --help` for usage\.\n$/)
   const positional = await cli(['fingerprint', 'my-token'])
   t.equal(positional.code, 2, 'a token as an argument is refused')
-  t.match(positional.stderr, /Unexpected argument 'my-token'/)
+  t.same(positional.stderr, 'fastify-dapr-token-auth fingerprint: unexpected positional argument (its value is not shown: secrets are read from stdin or --*-file)\n' + HELP_HINT('fingerprint'))
 })
 
 test('every command has --help (and -h) with its options, the exit codes, and why secrets stay out of argv', async t => {
@@ -134,6 +136,8 @@ test('fingerprint explains unusable input without echoing it', async t => {
   }
   const noCode = await cli(['fingerprint', '--file', 'x'], { io: { readFile: async () => { throw new Error('boom') } } })
   t.match(noCode.stderr, /cannot read the token from file x: unreadable\n/)
+  const secretNoCode = await cli(['sign', '--secret-file', 'x'], { io: { readFile: async () => { throw new Error('boom') } } })
+  t.match(secretNoCode.stderr, /cannot read the HMAC secret from file x: unreadable\n/)
 })
 
 test('verify accepts a token that matches any configured token and names it by index and fingerprint', async t => {
@@ -389,4 +393,123 @@ test('verify --jwt-*: one key source, usable options, or a usage error', async t
   t.same(await cli(['verify', '--jwt-secret-file', join(dir, 'nope')], { stdin: token }), {
     code: 2, stdout: '', stderr: `fastify-dapr-token-auth verify: cannot read the JWT secret from file ${join(dir, 'nope')}: ENOENT\n` + HELP_HINT('verify')
   })
+})
+
+test('a secret passed as a positional argument is never echoed', async t => {
+  for (const command of ['fingerprint', 'verify', 'sign', 'generate']) {
+    const result = await cli([command, 'mysecret-value'])
+    t.equal(result.code, 2, command)
+    t.notOk(result.stderr.includes('mysecret-value'), `${command}: the value is not in the message`)
+    t.match(result.stderr, /unexpected positional argument \(its value is not shown/)
+  }
+})
+
+test('help <command> prints that command\'s help', async t => {
+  const viaHelp = await cli(['help', 'generate'])
+  const viaFlag = await cli(['generate', '--help'])
+  t.equal(viaHelp.code, 0)
+  t.match(viaHelp.stdout, /^Usage: fastify-dapr-token-auth generate /)
+  t.same(viaHelp, viaFlag)
+  t.equal((await cli(['help', 'mint'])).code, 2)
+})
+
+test('verify --expected-file reads the file as fromFile does and checks against every token in it', async t => {
+  const dir = t.testdir({ multi: '\uFEFF  old-token \r\n\r\nnew-token\r\n', blank: '\n \r\n' })
+  const file = join(dir, 'multi')
+  t.same(await cli(['verify', '--expected-file', file], { stdin: 'new-token' }), {
+    code: 0, stdout: `valid: matches configured token 1 (fingerprint ${libFingerprint('new-token')})\n`, stderr: ''
+  })
+  t.same((await cli(['verify', '--expected-file', file], { stdin: 'old-token' })).code, 0)
+  const wrong = await cli(['verify', '--expected-file', file], { stdin: 'other-token' })
+  t.equal(wrong.code, 1)
+  t.match(wrong.stdout, `matches none of the 2 configured token(s) (${libFingerprint('old-token')}, ${libFingerprint('new-token')})`)
+  t.same(await cli(['verify', '--expected-file', join(dir, 'blank')], { stdin: 'x' }), {
+    code: 2, stdout: '', stderr: `fastify-dapr-token-auth verify: the configured tokens from file ${join(dir, 'blank')} is empty\n` + HELP_HINT('verify')
+  })
+  const unreadable = await cli(['verify', '--expected-file', 'x'], { stdin: 'x', io: { readFile: async () => { throw new Error('boom') } } })
+  t.match(unreadable.stderr, /cannot read the configured tokens from file x: unreadable\n/)
+})
+
+test('fingerprint --file with several tokens prints one fingerprint per token, as fromFile\'s state shows them', async t => {
+  const dir = t.testdir({ multi: 'alpha\r\n\r\n beta \n' })
+  t.same(await cli(['fingerprint', '--file', join(dir, 'multi')]), {
+    code: 0, stdout: `${libFingerprint('alpha')}\n${libFingerprint('beta')}\n`, stderr: ''
+  })
+})
+
+test('verify refuses options of two modes at once with exit code 2, naming both', async t => {
+  const dir = t.testdir({ plain: 'plain-token\n', sec: 'jwt-secret-of-at-least-32-bytes!!' })
+  t.same(await cli(['verify', '--expected-file', join(dir, 'plain'), '--jwt-secret-file', join(dir, 'sec')], { stdin: 'plain-token' }), {
+    code: 2,
+    stdout: '',
+    stderr: 'fastify-dapr-token-auth verify: --expected-file (shared verification) conflicts with --jwt-secret-file (jwt verification): give the options of one mode only\n' + HELP_HINT('verify')
+  })
+  t.same(await cli(['verify', '--alg', 'HS256'], { stdin: 'plain-token', env: { APP_API_TOKEN: 'plain-token' } }), {
+    code: 2,
+    stdout: '',
+    stderr: 'fastify-dapr-token-auth verify: --alg is for jwt verification, which needs its key option; without one, verify checks shared tokens\n' + HELP_HINT('verify')
+  })
+})
+
+test('sign refuses a claim given twice or of the wrong type, and --claim exp replaces the default expiry', async t => {
+  const secret = 'jwt-secret-of-at-least-32-bytes!!'
+  const decode = createDecoder()
+  const withExp = await cli(['sign', '--claim', 'exp=1'], { stdin: secret })
+  t.equal(withExp.code, 0, withExp.stderr)
+  t.equal(decode(withExp.stdout.trim()).exp, 1, '--claim exp=1 is the exp')
+  const cases: Array<[string[], string]> = [
+    [['--claim', 'exp=1', '--exp', '1h'], '--claim exp=... and --exp conflict: give the exp claim once'],
+    [['--claim', 'aud=x', '--aud', 'y'], '--claim aud=... and --aud conflict: give the aud claim once'],
+    [['--claim', 'iss=x', '--iss', 'y'], '--claim iss=... and --iss conflict: give the iss claim once'],
+    [['--claim', 'exp="soon"'], '--claim exp must be a number (seconds since the epoch, RFC 7519), not a string'],
+    [['--claim', 'nbf=true'], '--claim nbf must be a number (seconds since the epoch, RFC 7519), not true'],
+    [['--claim', 'sub=1'], '--claim sub must be a string'],
+    [['--claim', 'aud=[1]'], '--claim aud must be a string or an array of strings']
+  ]
+  for (const [args, message] of cases) {
+    t.same(await cli(['sign', ...args], { stdin: secret }), { code: 2, stdout: '', stderr: `fastify-dapr-token-auth sign: ${message}\n` + HELP_HINT('sign') }, message)
+  }
+  const audList = await cli(['sign', '--claim', 'aud=["a","b"]'], { stdin: secret })
+  t.same(decode(audList.stdout.trim()).aud, ['a', 'b'])
+})
+
+test('verify --jwks-url failures say why: a refused connection, an HTTP status, a missing --alg', async t => {
+  const token = signDaprJwt({ sub: 'x' }, { key: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey, kid: 'k1' })
+  const closed = Fastify()
+  const { port } = await listen(closed)
+  await closed.close()
+  const refused = await cli(['verify', '--jwks-url', `http://127.0.0.1:${port}/jwks.json`, '--alg', 'ES256'], { stdin: token })
+  t.equal(refused.code, 2)
+  t.match(refused.stderr, /^fastify-dapr-token-auth verify: the key source failed: .*\(cause: .*ECONNREFUSED\)\n/)
+
+  const server = Fastify()
+  server.get('/jwks.json', async (_request, reply) => reply.code(503).send('down'))
+  t.teardown(() => server.close())
+  const { url } = await listen(server)
+  const status = await cli(['verify', '--jwks-url', `${url}/jwks.json`, '--alg', 'ES256'], { stdin: token })
+  t.match(status.stderr, /\(cause: JWKS endpoint answered HTTP 503\)\n/)
+
+  // A server that accepts and never answers: the fetch times out (fromJwks's 5 s timeoutMs).
+  const sockets = new Set<Socket>()
+  const hanging = createServer(socket => { sockets.add(socket) })
+  await new Promise<void>(resolve => hanging.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { for (const socket of sockets) socket.destroy(); hanging.close() })
+  const hangingPort = (hanging.address() as AddressInfo).port
+  const timedOut = await cli(['verify', '--jwks-url', `http://127.0.0.1:${hangingPort}/jwks.json`, '--alg', 'ES256'], { stdin: token })
+  t.equal(timedOut.code, 2)
+  t.match(timedOut.stderr, /^fastify-dapr-token-auth verify: the key source failed: .*\(cause: timed out\)\n/)
+
+  t.same(await cli(['verify', '--jwks-url', `${url}/jwks.json`], { stdin: token }), {
+    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: --jwks-url needs --alg: name the algorithm(s) your issuer signs with, for example --alg RS256\n' + HELP_HINT('verify')
+  })
+})
+
+test('causeOf names a timeout, a code or a message along the cause chain, once each', async t => {
+  t.equal(causeOf(new Error('x')), '')
+  const timeout = Object.assign(new Error('aborted'), { name: 'TimeoutError' })
+  t.equal(causeOf(Object.assign(new Error('x'), { cause: timeout })), ' (cause: timed out)')
+  const chain = Object.assign(new Error('x'), { cause: Object.assign(new Error('fetch failed'), { cause: Object.assign(new Error('y'), { code: 'ECONNRESET' }) }) })
+  t.equal(causeOf(chain), ' (cause: fetch failed: ECONNRESET)')
+  t.equal(causeOf({ cause: 'plain' }), ' (cause: plain)')
+  t.equal(causeOf({ cause: { message: 'a', cause: { message: 'a' } } }), ' (cause: a)', 'a repeated cause is said once')
 })

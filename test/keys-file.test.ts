@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fingerprint, fromFile, parseTokenLines, type FileSourceOptions, type KeySource, type KeySourceState } from '../lib/index.js'
 import { eventually, recordingLogger, tempDir } from './helpers/wait.js'
 
-const quick = { debounceMs: 10, pollMs: 0 } as const
+// settleMs 0: these tests write in quick succession on purpose; the settle tests set their own.
+const quick = { debounceMs: 10, pollMs: 0, settleMs: 0 } as const
 
 function open<K> (t: { teardown: (fn: () => void) => void }, path: string, options: FileSourceOptions<K> & { parse?: (content: string) => readonly K[] } = {}): KeySource<K> {
   const source = fromFile(path, { ...quick, ...options } as FileSourceOptions<K> & { parse: (content: string) => readonly K[] })

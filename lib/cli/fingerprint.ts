@@ -1,7 +1,7 @@
 import { fingerprint as fingerprintOf } from '../fingerprint.js'
 import { stringOption, type Command } from './command.js'
 import { EXIT } from './io.js'
-import { ARGV_WARNING, readSecret } from './secret-input.js'
+import { ARGV_WARNING, readSecret, readTokenFile } from './secret-input.js'
 
 export const fingerprint: Command = {
   name: 'fingerprint',
@@ -10,10 +10,12 @@ export const fingerprint: Command = {
 
 Prints the token's fingerprint: the first 12 hex digits of its SHA-256, as request.daprToken.fingerprint
 and the logs show it. Use it to tell which token a caller used without ever printing a token.
-The token is trimmed first, as the plugin trims configured tokens.
+The token is trimmed first, as the plugin trims configured tokens. A --file is read as fromFile
+reads it (one token per line, blank lines ignored): one fingerprint per token, in the file's
+order, as fromFile's state().fingerprints lists them.
 
 Options:
-  -f, --file PATH   read the token from a file (a mounted Kubernetes Secret, for one)
+  -f, --file PATH   read the token(s) from a file (a mounted Kubernetes Secret, for one)
       --env NAME    read the token from an environment variable
   (neither)         read the token from standard input
 
@@ -26,8 +28,12 @@ Example:
     env: { type: 'string' }
   },
   async run (values, io) {
-    const token = await readSecret(io, { file: stringOption(values, 'file'), env: stringOption(values, 'env') }, 'token')
-    io.stdout(fingerprintOf(token) + '\n')
+    const file = stringOption(values, 'file')
+    const env = stringOption(values, 'env')
+    const tokens = file !== undefined && env === undefined
+      ? await readTokenFile(io, file, 'token')
+      : [await readSecret(io, { file, env }, 'token')]
+    io.stdout(tokens.map(token => fingerprintOf(token) + '\n').join(''))
     return EXIT.ok
   }
 }

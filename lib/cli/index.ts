@@ -39,7 +39,11 @@ Run \`${BIN} <command> --help\` for a command's options. ${EXIT_HELP}
  * Never throws for anything the user did: every failure is one line on stderr and a non-zero code.
  */
 export async function run (argv: readonly string[], io: CliIo): Promise<number> {
-  const [name, ...rest] = argv
+  const [first, ...afterFirst] = argv
+  // `help generate` is `generate --help`.
+  const helpFor = first === 'help' && afterFirst.length > 0
+  const name = helpFor ? afterFirst[0] : first
+  const rest = helpFor ? ['--help'] : afterFirst
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const text = usage()
     if (name === undefined) {
@@ -71,12 +75,20 @@ export async function run (argv: readonly string[], io: CliIo): Promise<number> 
     }
     return await command.run(values, io)
   } catch (error) {
-    const message = error instanceof CliError || isParseArgsError(error) ? error.message : undefined
+    const message = error instanceof CliError ? error.message : isParseArgsError(error) ? parseArgsMessage(error) : undefined
     // Anything else is a bug of ours: say so, without a stack that might echo input.
     io.stderr(`${BIN} ${name}: ${message ?? `unexpected failure (${(error as Error).name})`}\n` +
       `Run \`${BIN} ${name} --help\` for usage.\n`)
     return error instanceof CliError ? error.exitCode : EXIT.usage
   }
+}
+
+/** parseArgs's message, except that a positional argument's value is never shown: it may be a secret typed there by mistake. */
+function parseArgsMessage (error: Error): string {
+  if ((error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    return 'unexpected positional argument (its value is not shown: secrets are read from stdin or --*-file)'
+  }
+  return error.message
 }
 
 function isParseArgsError (error: unknown): error is Error {

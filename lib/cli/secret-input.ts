@@ -1,3 +1,4 @@
+import { parseTokenLines } from '../keys/file.js'
 import { CliError, type CliIo } from './io.js'
 
 /**
@@ -54,4 +55,20 @@ export async function readSecret (io: CliIo, source: SecretSource, label: string
 /** The token `verify` checks: `--file`, `--env`, or standard input. */
 export async function readPresentedToken (io: CliIo, file: string | undefined, env: string | undefined): Promise<string> {
   return await readSecret(io, { file, env }, 'token to verify')
+}
+
+/**
+ * The tokens in a file read exactly as `fromFile` reads it (its own parser): one per line, blank
+ * lines, surrounding whitespace, CRLF and a BOM ignored. At least one, else a usage error.
+ */
+export async function readTokenFile (io: CliIo, file: string, label: string): Promise<string[]> {
+  let raw: string
+  try {
+    raw = await io.readFile(file)
+  } catch (error) {
+    throw new CliError(`cannot read the ${label} from file ${file}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+  }
+  const tokens = parseTokenLines(raw)
+  if (tokens.length === 0) throw new CliError(`the ${label} from file ${file} is empty`)
+  return tokens
 }

@@ -1,6 +1,6 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto'
 import { createSigner, type Algorithm } from 'fast-jwt'
-import { listOption, stringOption, type Command } from './command.js'
+import { listOption, stringOption, type Command, type OptionValues } from './command.js'
 import { CliError, EXIT } from './io.js'
 import { ARGV_WARNING, readSecret } from './secret-input.js'
 
@@ -71,6 +71,32 @@ function parseClaim (text: string): [string, unknown] {
   }
 }
 
+/** Claims a dedicated option also sets: both given is a conflict, not a silent choice. */
+const CLAIM_OPTIONS = ['exp', 'iss', 'aud', 'sub'] as const
+const NUMERIC_CLAIMS = ['exp', 'nbf', 'iat'] as const
+
+/** Refuses a claim given twice (`--claim aud=x --aud y`) and registered claims of the wrong type. */
+function checkClaims (values: OptionValues, payload: Record<string, unknown>): void {
+  for (const name of CLAIM_OPTIONS) {
+    if (name in payload && values[name] !== undefined) {
+      throw new CliError(`--claim ${name}=... and --${name} conflict: give the ${name} claim once`)
+    }
+  }
+  for (const name of NUMERIC_CLAIMS) {
+    const value = payload[name]
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) {
+      throw new CliError(`--claim ${name} must be a number (seconds since the epoch, RFC 7519), not ${typeof value === 'string' ? 'a string' : JSON.stringify(value)}`)
+    }
+  }
+  for (const name of ['iss', 'sub'] as const) {
+    if (payload[name] !== undefined && typeof payload[name] !== 'string') throw new CliError(`--claim ${name} must be a string`)
+  }
+  const aud = payload.aud
+  if (aud !== undefined && typeof aud !== 'string' && !(Array.isArray(aud) && aud.every(entry => typeof entry === 'string'))) {
+    throw new CliError('--claim aud must be a string or an array of strings')
+  }
+}
+
 export const sign: Command = {
   name: 'sign',
   summary: 'print a signed JWT (HS*, RS*, PS*, ES*, EdDSA) for tests and tooling',
@@ -92,7 +118,9 @@ Claims and header:
       --aud AUDIENCE      the aud claim (repeat for several)
       --sub SUBJECT       the sub claim
       --kid KEY_ID        the kid header, to pick the key out of a JWKS
-      --claim NAME=VALUE  another claim; VALUE is parsed as JSON when it can be (repeatable)
+      --claim NAME=VALUE  another claim; VALUE is parsed as JSON when it can be (repeatable).
+                          exp, nbf and iat must be numbers; a claim also set by --exp, --iss,
+                          --aud or --sub is a conflict (exit 2); --claim exp=N replaces the default --exp
 
 HMAC secrets must be at least as long as the hash (32, 48 or 64 bytes; RFC 7518 section 3.2).
 ${ARGV_WARNING}
@@ -141,8 +169,10 @@ Example:
     }
 
     const aud = listOption(values, 'aud')
-    const expiresIn = parseDuration(stringOption(values, 'exp') ?? '1h')
     const payload = Object.fromEntries(listOption(values, 'claim').map(parseClaim))
+    checkClaims(values, payload)
+    // A `--claim exp=` is the expiry: the default `--exp` does not override it.
+    const expiresIn = 'exp' in payload ? undefined : parseDuration(stringOption(values, 'exp') ?? '1h')
     const signer = createSigner({
       key,
       algorithm: alg as Algorithm,

@@ -77,8 +77,9 @@ export const jwtMode: VerifyMode = {
     } catch (error) {
       release()
       if (error instanceof CliError) throw error
-      // The key source's own failure (a JWKS endpoint out of reach): its public message, no internals.
-      throw new CliError(`the key source failed: ${(error as Error).message}`)
+      // The key source's own failure (a JWKS endpoint out of reach). The plugin answers it with a
+      // generic 503; the operator running this command needs the cause to act on it.
+      throw new CliError(`the key source failed: ${(error as Error).message}${causeOf(error)}`)
     }
     release()
     if (typeof outcome === 'string') {
@@ -89,6 +90,19 @@ export const jwtMode: VerifyMode = {
     io.stdout(`valid: JWT accepted; claims ${JSON.stringify((outcome as { claims: unknown }).claims)}\n`)
     return EXIT.ok
   }
+}
+
+/** `(cause: ...)` for an error's chain: a refused connection, a timeout, an HTTP status. */
+export function causeOf (error: unknown): string {
+  const causes: string[] = []
+  let cause = (error as { cause?: unknown }).cause
+  for (let depth = 0; cause !== undefined && cause !== null && depth < 4; depth++) {
+    const { code, name, message } = cause as { code?: unknown, name?: unknown, message?: unknown }
+    const text = typeof code === 'string' ? code : name === 'TimeoutError' ? 'timed out' : typeof message === 'string' ? message : String(cause)
+    if (text !== '' && !causes.includes(text)) causes.push(text)
+    cause = (cause as { cause?: unknown }).cause
+  }
+  return causes.length === 0 ? '' : ` (cause: ${causes.join(': ')})`
 }
 
 function optionalClaim<K extends string> (name: K, value: string | undefined): Partial<Record<K, string>> {
@@ -107,6 +121,11 @@ function optionsOrFail (jwt: DaprJwtOptions): TokenVerifier {
   try {
     return resolveOptions({ jwt }, {}).verifier as TokenVerifier
   } catch (error) {
-    throw new CliError((error as Error).message)
+    const message = (error as Error).message
+    // The plugin's option names, told as this command's flags.
+    if (message.includes('`jwt.algorithms` is required')) {
+      throw new CliError('--jwks-url needs --alg: name the algorithm(s) your issuer signs with, for example --alg RS256')
+    }
+    throw new CliError(message)
   }
 }

@@ -2,7 +2,7 @@ import { buildKeySet, matchToken } from '../compare.js'
 import { fingerprint } from '../fingerprint.js'
 import { listOption, stringOption, type Command, type OptionSpecs, type OptionValues, type VerifyMode } from './command.js'
 import { CliError, EXIT, type CliIo } from './io.js'
-import { ARGV_WARNING, readPresentedToken, readSecret } from './secret-input.js'
+import { ARGV_WARNING, readPresentedToken, readSecret, readTokenFile } from './secret-input.js'
 import { jwtMode } from './verify-jwt.js'
 
 const ROLE_ENV = { app: 'APP_API_TOKEN', sidecar: 'DAPR_API_TOKEN' } as const
@@ -15,7 +15,8 @@ const shared: VerifyMode = {
     role: { type: 'string' }
   },
   help: `Shared tokens (the plugin's \`token\` option):
-      --expected-file PATH   a file holding a valid token (repeat for several: rotation)
+      --expected-file PATH   a file of valid tokens, read as fromFile reads it: one per line
+                             (repeatable: rotation)
       --expected-env NAME    an environment variable holding a valid token (repeatable)
       --role app|sidecar     without --expected-*: read APP_API_TOKEN (app, default) or DAPR_API_TOKEN`,
   selects: () => true,
@@ -45,7 +46,7 @@ async function readExpected (values: OptionValues, io: CliIo): Promise<string[]>
   if (role !== 'app' && role !== 'sidecar') throw new CliError(`--role must be app or sidecar, not ${JSON.stringify(role)}`)
   if (files.length === 0 && envs.length === 0) envs.push(ROLE_ENV[role])
   const tokens: string[] = []
-  for (const file of files) tokens.push(await readSecret(io, { file }, 'configured token'))
+  for (const file of files) tokens.push(...await readTokenFile(io, file, 'configured tokens'))
   for (const env of envs) tokens.push(await readSecret(io, { env }, 'configured token'))
   return tokens
 }
@@ -79,6 +80,20 @@ function isBase64Of (encoded: string, plain: string): boolean {
   return /^[A-Za-z0-9+/_-]+={0,2}$/.test(encoded) && Buffer.from(encoded, 'base64').toString('utf8') === plain
 }
 
+/** Options of another mode than the one chosen would be ignored: a usage error naming both. */
+function conflictsWith (mode: VerifyMode, values: OptionValues): void {
+  const chosen = Object.keys(mode.options).filter(name => values[name] !== undefined)
+  for (const other of VERIFY_MODES) {
+    if (other === mode) continue
+    const stray = Object.keys(other.options).find(name => values[name] !== undefined)
+    if (stray === undefined) continue
+    if (chosen.length === 0) {
+      throw new CliError(`--${stray} is for ${other.name} verification, which needs its key option; without one, verify checks shared tokens`)
+    }
+    throw new CliError(`--${stray} (${other.name} verification) conflicts with --${chosen[0] as string} (${mode.name} verification): give the options of one mode only`)
+  }
+}
+
 export const verify: Command = {
   name: 'verify',
   summary: 'check a token against the configured token(s), and say why it fails',
@@ -105,6 +120,7 @@ Example:
   } satisfies OptionSpecs, ...VERIFY_MODES.map(mode => mode.options)),
   async run (values, io) {
     const mode = VERIFY_MODES.find(candidate => candidate.selects(values)) as VerifyMode
+    conflictsWith(mode, values)
     return await mode.run(values, io)
   }
 }

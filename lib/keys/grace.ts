@@ -27,16 +27,20 @@ export class GracefulKeys<K> {
     private readonly onExpire: (expired: readonly string[]) => void
   ) {}
 
-  /** Makes `next` current; the keys it drops stay served for `graceMs`. Returns the fingerprints added and removed. */
-  replace (next: readonly NamedKey<K>[]): { added: string[], removed: string[] } {
+  /**
+   * Makes `next` current; the keys it drops stay served for `graceMs`, except those in `noGrace`.
+   * Returns the fingerprints added and removed.
+   */
+  replace (next: readonly NamedKey<K>[], noGrace?: ReadonlySet<string>): { added: string[], removed: string[] } {
     const before = new Set(this.current.map(named => named.fingerprint))
     const after = new Set(next.map(named => named.fingerprint))
     const removed = this.current.filter(named => !after.has(named.fingerprint))
     const added = next.filter(named => !before.has(named.fingerprint))
     this.current = next
-    if (removed.length > 0 && this.graceMs > 0) {
+    const kept = noGrace === undefined ? removed : removed.filter(named => !noGrace.has(named.fingerprint))
+    if (kept.length > 0 && this.graceMs > 0) {
       const retiring: Retiring<K> = {
-        keys: removed,
+        keys: kept,
         until: new Date(Date.now() + this.graceMs),
         // Unref'd: a grace window never keeps the process alive on its own.
         timer: setTimeout(() => this.expire(retiring), this.graceMs).unref()

@@ -13,7 +13,10 @@ export interface KeySourceState {
   readonly lastReload: Date | null
   /** The last failed load since the last good one (the keys served are then the last good ones); `null` when healthy. */
   readonly lastError: { readonly code: string, readonly message: string, readonly at: Date } | null
-  /** Whether the source is watching for changes (`false` for env sources and once closed). */
+  /**
+   * Whether the source is watching for changes: `false` for env sources, once closed, and while a
+   * file source's directory is missing or cannot be watched (`lastError` says why).
+   */
   readonly watching: boolean
 }
 

@@ -33,6 +33,7 @@ export class KeySourceRecord<K> {
   lastReload: Date | null = null
   lastError: { code: string, message: string, at: Date } | null = null
   watching = false
+  private lastAdded = new Set<string>()
   private log: KeySourceLogger | undefined
   private readonly graceMs: number
   private readonly name: (key: K) => string
@@ -63,8 +64,11 @@ export class KeySourceRecord<K> {
     if (this.lastReload !== null) this.announce('Dapr API token keys loaded', this.keys.fingerprints(), [])
   }
 
-  /** Serves `keys` from now on (an empty list is a failure, never served). */
-  loaded (keys: readonly K[]): void {
+  /**
+   * Serves `keys` from now on (an empty list is a failure, never served). `fragment`: the keys the
+   * last change added were a half-written file, replaced at once: they get no grace.
+   */
+  loaded (keys: readonly K[], fragment = false): void {
     const named: Array<NamedKey<K>> = keys.map(key => ({ key, fingerprint: this.name(key) }))
     const first = this.lastReload === null
     const recovered = this.lastError !== null && !first
@@ -75,7 +79,8 @@ export class KeySourceRecord<K> {
       if (recovered) this.announce('Dapr API token key source recovered, keys unchanged', [], [])
       return
     }
-    const { added, removed } = this.keys.replace(named)
+    const { added, removed } = this.keys.replace(named, fragment ? this.lastAdded : undefined)
+    this.lastAdded = new Set(added)
     this.announce(first ? 'Dapr API token keys loaded' : 'Dapr API token keys changed', added, removed)
     this.changed()
   }
