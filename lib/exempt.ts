@@ -34,10 +34,15 @@ export function buildExemptMatcher (exempt: ExemptOption): ExemptMatcher {
   if (!Array.isArray(exempt)) {
     throw new DaprTokenOptionsError('`exempt` must be an array of routes or a predicate function')
   }
-  const allowed = new Set<string>()
+  // Method -> route patterns: two lookups, no string built per request.
+  const allowed = new Map<string, Set<string>>()
   for (const entry of exempt) {
     const { methods, url } = parseExemptRoute(entry)
-    for (const method of methods) allowed.add(`${method} ${url}`)
+    for (const method of methods) {
+      const urls = allowed.get(method) ?? new Set<string>()
+      urls.add(url)
+      allowed.set(method, urls)
+    }
   }
   return function isExempt (request) {
     // One read: `routeOptions` builds a fresh object on every access.
@@ -47,7 +52,7 @@ export function buildExemptMatcher (exempt: ExemptOption): ExemptMatcher {
     if (route.url === undefined || allowed.size === 0) return false
     // The request's method is one the matched route accepts; the pattern is the registered one,
     // so encodings, case, dot segments and trailing slashes were already settled by the router.
-    return allowed.has(`${request.method} ${route.url}`)
+    return allowed.get(request.method)?.has(route.url) === true
   }
 }
 
