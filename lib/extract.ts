@@ -31,8 +31,9 @@ function isOws (code: number): boolean {
 }
 
 /**
- * Whether the header came on more than one line. Only asked on the refusal path, to log the right
- * reason: a joined `a, b` value can never equal a configured key that has no `, ` in it.
+ * Whether the header came on more than one line. Asked on the refusal path to log the right reason
+ * (a joined `a, b` value can never equal a key without `, ` in it), and on success only for a key
+ * that contains `, ` or a header name Node keeps once and drops the second line of.
  */
 export function sentMoreThanOnce (request: FastifyRequest, header: string): boolean {
   const raw = request.raw.rawHeaders

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fast
 import { DaprTokenResolverError, type RefusalReason } from './errors.js'
 import { extractToken, SEVERAL, sentMoreThanOnce, stripTokenHeader } from './extract.js'
 import { grpcCallOf, sendGrpcFailure } from './grpc.js'
-import { isThenable } from './keys/static.js'
+import { isThenable } from './thenable.js'
 import type { ResolvedOptions } from './options.js'
 import { buildRefusal, type Refuse } from './refusal.js'
 import type { DaprTokenCredential, TokenVerifier, VerifyOutcome } from './verifier.js'

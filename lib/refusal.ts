@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { refusalErrors, type DaprTokenRefusalError, type RefusalReason } from './errors.js'
-import { isThenable } from './keys/static.js'
+import { isThenable } from './thenable.js'
 import { grpcCallOf, grpcRefusalFor, sendGrpcRefusal, type GrpcDetection } from './grpc.js'
 
 /**

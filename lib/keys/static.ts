@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { buildKeySet, matchToken, normaliseTokens, type KeySet } from '../compare.js'
 import { DaprTokenNoKeysError } from '../errors.js'
 import { sentMoreThanOnce } from '../extract.js'
+import { isThenable } from '../thenable.js'
 import type { TokenVerifier, VerifyOutcome } from '../verifier.js'
 
 /** The tokens valid now: one, several (rotation overlap), or a promise of them. */
@@ -62,8 +63,4 @@ function sameTokens (a: TokenList, b: TokenList): boolean {
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
-}
-
-export function isThenable<T> (value: unknown): value is PromiseLike<T> {
-  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<T>).then === 'function'
 }
