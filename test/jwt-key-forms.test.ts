@@ -54,7 +54,8 @@ test('an X.509 certificate (PEM, base64 DER or DER bytes) verifies with its publ
   const expected = createPublicKey(certPem).export({ type: 'spki', format: 'pem' })
   for (const key of [certPem, certDer.toString('base64'), certDer]) {
     const prepared = prepareKey(key)
-    t.match(prepared, { hmac: false, material: expected, algorithms: ['ES256'] })
+    t.match(prepared, { hmac: false, algorithms: ['ES256'] })
+    t.equal(typeof prepared === 'string' ? prepared : prepared.key.export({ type: 'spki', format: 'pem' }), expected)
   }
   const port = await server(t, certDer.toString('base64'))
   const res = await send(port, 'GET', '/orders', { 'dapr-api-token': forged(certDer.toString('base64')) })

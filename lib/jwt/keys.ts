@@ -2,11 +2,11 @@ import { createPrivateKey, createPublicKey, createSecretKey, KeyObject, X509Cert
 import { algorithmsForKey } from './algorithms.js'
 import type { JwtAlgorithm, JwtKey } from './types.js'
 
-/** A key made ready for fast-jwt once: the bytes or PEM it takes, and what the key can verify. */
+/** A key made ready once: the KeyObject node:crypto verifies with, and what the key can verify. */
 export interface PreparedKey {
   readonly hmac: boolean
-  /** An HMAC secret's bytes, or a public key as SPKI PEM. */
-  readonly material: Buffer | string
+  /** An HMAC secret (a `secret` KeyObject) or a public key. */
+  readonly key: KeyObject
   /** The algorithms this key's type allows (a JWK's own `alg` narrows them). */
   readonly algorithms: readonly JwtAlgorithm[]
 }
@@ -58,7 +58,8 @@ function fromText (key: string | Uint8Array): PreparedKey | string {
       return fromJwk(parsed as JsonWebKey)
     }
   }
-  return { hmac: true, material: Buffer.from(bytes), algorithms: algorithmsForKey(createSecretKey(bytes)) }
+  const secret = createSecretKey(bytes)
+  return { hmac: true, key: secret, algorithms: algorithmsForKey(secret) }
 }
 
 /** The key DER (raw, or base64 text) holds: a public key, a certificate's key, or a refusal of a private key. */
@@ -97,7 +98,8 @@ function fromJwk (jwk: JsonWebKey): PreparedKey | string {
   if (jwk.kty === 'oct') {
     const secret = typeof jwk.k === 'string' ? Buffer.from(jwk.k, 'base64url') : Buffer.alloc(0)
     if (secret.length === 0) return 'the key is empty'
-    prepared = { hmac: true, material: secret, algorithms: algorithmsForKey(createSecretKey(secret)) }
+    const key = createSecretKey(secret)
+    prepared = { hmac: true, key, algorithms: algorithmsForKey(key) }
   } else {
     prepared = fromKeyObject(createPublicKey({ key: jwk, format: 'jwk' }))
   }
@@ -109,13 +111,12 @@ function fromJwk (jwk: JsonWebKey): PreparedKey | string {
 function fromKeyObject (key: KeyObject): PreparedKey | string {
   if (key.type === 'private') return PRIVATE
   if (key.type === 'secret') {
-    const secret = key.export()
-    if (secret.length === 0) return 'the key is empty'
-    return { hmac: true, material: secret, algorithms: algorithmsForKey(key) }
+    if (key.symmetricKeySize === 0) return 'the key is empty'
+    return { hmac: true, key, algorithms: algorithmsForKey(key) }
   }
   // RFC 7518 section 3.3: RSA keys of 2048 bits or more.
   if ((key.asymmetricKeyDetails?.modulusLength ?? 2048) < 2048) return 'RSA keys shorter than 2048 bits are refused'
   const algorithms = algorithmsForKey(key)
   if (algorithms.length === 0) return 'the key type or curve is not supported'
-  return { hmac: false, material: key.export({ type: 'spki', format: 'pem' }) as string, algorithms }
+  return { hmac: false, key, algorithms }
 }

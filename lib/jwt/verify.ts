@@ -1,24 +1,25 @@
 import { KeyObject } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
-import { createDecoder, createVerifier } from 'fast-jwt'
 import { DaprTokenKeySourceUnavailableError } from '../errors.js'
 import { sentMoreThanOnce } from '../extract.js'
 import { isThenable } from '../thenable.js'
 import type { TokenVerifier, VerifyOutcome } from '../verifier.js'
 import { VerifiedCache, type CacheEntry } from './cache.js'
-import { prepareKey, type PreparedKey } from './keys.js'
+import { checkClaims } from './claims.js'
+import { decodeObject, deepFreeze, HeaderDecoder } from './decode.js'
+import { prepareKey } from './keys.js'
 import { resolveJwtOptions, type ResolvedJwtOptions } from './options.js'
-import { reasonFor } from './reasons.js'
+import { signatureCheck, type SignatureCheck } from './signature.js'
 import { checkShape } from './structure.js'
-import type { DaprJwtOptions, DecodedJwt, JwtClaims, JwtHeader, JwtKey, JwtTokenCredential } from './types.js'
+import type { DaprJwtOptions, DecodedJwt, JwtAlgorithm, JwtClaims, JwtHeader, JwtKey, JwtTokenCredential } from './types.js'
 
-/** A fast-jwt verifier bound to one key, with the algorithms it accepts. */
-type Verify = ((token: string) => JwtClaims) & { readonly algorithms: readonly string[] }
+/** One key's signature check for each algorithm it may verify (the pinned ones that fit the key). */
+type KeyChecks = ReadonlyMap<string, SignatureCheck>
 
-/** A resolver's answer made usable: the fast-jwt verifier for it, or why it cannot verify anything. */
-type KeyVerifier = Verify | 'unusableKey' | 'algorithm'
+/** A resolver's answer made usable: its signature checks, or why it cannot verify anything. */
+type KeyVerifier = KeyChecks | 'unusableKey' | 'algorithm'
 
-/** Distinct keys a resolver hands out as strings, remembered with their verifier (an object key lives in a WeakMap). */
+/** Distinct keys a resolver hands out as strings, remembered with their checks (an object key lives in a WeakMap). */
 const STRING_KEYS_REMEMBERED = 64
 
 type Resolved = JwtKey | null | undefined
@@ -26,56 +27,46 @@ type Resolved = JwtKey | null | undefined
 /**
  * The JWT mode's `TokenVerifier`. Per request: a cache lookup by the token string (with a static key
  * a hit is the whole cost; with a resolver, the resolver is asked again and the hit counts only if it
- * names the key that verified the token), else a shape check with no crypto, else fast-jwt with the
- * key (static, or from the resolver, called once). Only successes are cached.
+ * names the key that verified the token), else a shape check with no crypto, then in one pass:
+ * decode the header (remembered per header part) and payload, pin the algorithm, ask the resolver
+ * (once) for a key, check the signature with node:crypto and a KeyObject made once per key, then the
+ * `crit` header and the claims. Only successes are cached.
  */
 export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVerifier {
   const config = resolveJwtOptions(options)
   const { resolver, algorithms, resolverTimeoutMs } = config
+  const pinned = algorithms as readonly string[]
   const issuers = resolver?.issuers
   const cache = config.cache === null ? null : new VerifiedCache(config.cache.max)
   const ttlMs = config.cache === null ? 0 : config.cache.ttlMs
-  const decode = createDecoder({ complete: true }) as (token: string) => { header: JwtHeader, payload: JwtClaims }
-  const staticVerify = config.staticKey === undefined ? undefined : buildVerify(config, config.staticKey, algorithms)
+  const headers = new HeaderDecoder()
+  const staticChecks = config.staticKey === undefined ? undefined : keyChecks(algorithms, config.staticKey.key)
   const byString = new Map<string, KeyVerifier>()
   const byObject = new WeakMap<object, KeyVerifier>()
 
-  function accept (token: string, claims: JwtClaims, version: number | undefined, key: JwtKey | undefined, header: JwtHeader | undefined): JwtTokenCredential {
+  function accept (token: string, claims: JwtClaims, version: number | undefined, key: JwtKey | undefined, decoded: DecodedJwt | undefined): JwtTokenCredential {
     const credential: JwtTokenCredential = Object.freeze({ kind: 'jwt' as const, claims: deepFreeze(claims) })
-    if (cache !== null) {
-      // The resolver is shown this on later hits: frozen, so it cannot change what the next one sees.
-      const decoded = header === undefined ? undefined : Object.freeze({ header: deepFreeze(header), payload: credential.claims as JwtClaims })
-      cache.set(token, credential, lifetimeEnd(claims, config, Date.now() + ttlMs), version, key, decoded)
-    }
+    if (cache !== null) cache.set(token, credential, lifetimeEnd(claims, config, Date.now() + ttlMs), version, key, decoded)
     return credential
   }
 
-  function run (verify: Verify, token: string, version: number | undefined, key?: JwtKey, header?: JwtHeader): VerifyOutcome {
-    let claims: JwtClaims
-    try {
-      claims = verify(token)
-    } catch (error) {
-      const reason = reasonFor(error)
-      // fast-jwt calls `alg: none` with a signature part an algorithm error: it is an unsigned token in every mode.
-      return reason === 'algorithm' && isNone(headerOf(token)?.alg) ? 'unsigned' : reason
-    }
-    return accept(token, claims, version, key, header)
+  /**
+   * The signature, then `crit`, then the claims: the order fast-jwt checked them in before, so a
+   * token with several faults is refused for the same one.
+   */
+  function finish (check: SignatureCheck, token: string, header: JwtHeader, payload: JwtClaims, version: number | undefined, key: JwtKey | undefined, decoded: DecodedJwt | undefined): VerifyOutcome {
+    const lastDot = token.lastIndexOf('.')
+    if (!check(token.slice(0, lastDot), Buffer.from(token.slice(lastDot + 1), 'base64url'))) return 'signature'
+    // RFC 7515 section 4.1.11: `crit` names extensions the recipient must understand; this one understands none.
+    if (header.crit !== undefined) return 'malformed'
+    const refusal = checkClaims(payload, config, Date.now())
+    return refusal === undefined ? accept(token, payload, version, key, decoded) : refusal
   }
 
-  function headerOf (token: string): JwtHeader | undefined {
-    try {
-      return decode(token).header
-    /* c8 ignore next 4 */
-    } catch {
-      // fast-jwt decoded the token to find its alg wrong, so this cannot fail; a refusal must never throw.
-      return undefined
-    }
-  }
-
-  function verifierFor (key: JwtKey, algorithm: string): KeyVerifier {
+  function verifierFor (key: JwtKey): KeyVerifier {
     let known = typeof key === 'string' ? byString.get(key) : byObject.get(key)
     if (known === undefined) {
-      known = keyVerifier(config, prepareKey(key))
+      known = keyVerifier(config, key)
       if (typeof key === 'string') {
         // Bounded: a resolver cannot grow this without limit.
         if (byString.size >= STRING_KEYS_REMEMBERED) byString.clear()
@@ -84,15 +75,17 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
         byObject.set(key, known)
       }
     }
-    if (typeof known === 'function' && !known.algorithms.includes(algorithm)) return 'algorithm'
     return known
   }
 
-  function withKey (key: Resolved, token: string, header: JwtHeader, version: number | undefined): VerifyOutcome {
+  function withKey (key: Resolved, token: string, decoded: DecodedJwt, version: number | undefined): VerifyOutcome {
     // Nothing, or something that is no key at all (false, 0, a number): no key is known for the token.
     if (typeof key !== 'string' && (key === null || typeof key !== 'object')) return 'unknownKey'
-    const verify = verifierFor(key, header.alg as string)
-    return typeof verify === 'string' ? verify : run(verify, token, version, key, header)
+    const verifier = verifierFor(key)
+    if (typeof verifier === 'string') return verifier
+    const { header, payload } = decoded
+    const check = verifier.get(header.alg as string)
+    return check === undefined ? 'algorithm' : finish(check, token, header, payload, version, key, decoded)
   }
 
   /**
@@ -115,27 +108,15 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
     return await Promise.race([outcome, timeout])
   }
 
-  function ask (request: FastifyRequest, decoded: DecodedJwt, then: (key: Resolved) => VerifyOutcome): VerifyOutcome | PromiseLike<VerifyOutcome> {
-    const key = (resolver as NonNullable<typeof resolver>)(request, decoded)
-    return isThenable<Resolved>(key) ? bounded(key, then) : then(key)
-  }
-
-  function viaResolver (token: string, request: FastifyRequest, version: number | undefined): VerifyOutcome | PromiseLike<VerifyOutcome> {
-    let decoded: { header: JwtHeader, payload: JwtClaims }
-    try {
-      decoded = decode(token)
-    } catch (error) {
-      return reasonFor(error)
-    }
-    const { header, payload } = decoded
-    const algorithm = header.alg
-    if (typeof algorithm !== 'string' || !algorithms.includes(algorithm as never)) {
-      return isNone(algorithm) ? 'unsigned' : 'algorithm'
-    }
+  /** Shows the resolver the decoded token (frozen: it cannot change what is verified or cached) and verifies with its key. */
+  function viaResolver (token: string, request: FastifyRequest, header: JwtHeader, payload: JwtClaims, version: number | undefined): VerifyOutcome | PromiseLike<VerifyOutcome> {
     // A resolver that names its issuers has no key for any other `iss`: the claim is wrong, as with `issuer`.
     if (issuers !== undefined && (typeof payload.iss !== 'string' || !issuers.includes(payload.iss))) return 'claim'
+    const decoded: DecodedJwt = Object.freeze({ header, payload: deepFreeze(payload) })
     // Called once per verification; its answer is final (no retry, no re-entry).
-    return ask(request, { header, payload }, key => withKey(key, token, header, version))
+    const key = (resolver as NonNullable<typeof resolver>)(request, decoded)
+    if (isThenable<Resolved>(key)) return bounded(key, resolved => withKey(resolved, token, decoded, version))
+    return withKey(key, token, decoded, version)
   }
 
   /**
@@ -144,8 +125,13 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
    * the token (the same value, or equal key material). Otherwise its answer is verified in full.
    */
   function recheck (hit: CacheEntry, token: string, request: FastifyRequest, version: number | undefined): VerifyOutcome | PromiseLike<VerifyOutcome> {
-    const decoded = hit.decoded as DecodedJwt
-    return ask(request, decoded, key => sameKey(key, hit.key) ? hit.credential : withKey(key, token, decoded.header, version))
+    const key = (resolver as NonNullable<typeof resolver>)(request, hit.decoded as DecodedJwt)
+    if (isThenable<Resolved>(key)) return bounded(key, resolved => reuse(hit, resolved, token, version))
+    return reuse(hit, key, token, version)
+  }
+
+  function reuse (hit: CacheEntry, key: Resolved, token: string, version: number | undefined): VerifyOutcome {
+    return sameKey(key, hit.key) ? hit.credential : withKey(key, token, hit.decoded as DecodedJwt, version)
   }
 
   return {
@@ -160,8 +146,18 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
         // Two header lines reach Node joined as `a, b`: say so rather than "malformed".
         return shape === 'malformed' && token.includes(', ') && sentMoreThanOnce(request, header) ? 'duplicate' : shape
       }
-      if (staticVerify !== undefined) return run(staticVerify, token, undefined)
-      return viaResolver(token, request, version)
+      // The shape check found exactly two dots.
+      const firstDot = token.indexOf('.')
+      const decodedHeader = headers.decode(token.slice(0, firstDot))
+      if (decodedHeader === undefined) return 'malformed'
+      const payload = decodeObject(token.slice(firstDot + 1, token.lastIndexOf('.')))
+      if (payload === undefined) return 'malformed'
+      const algorithm = decodedHeader.alg
+      if (typeof algorithm !== 'string' || !pinned.includes(algorithm)) return isNone(algorithm) ? 'unsigned' : 'algorithm'
+      if (staticChecks !== undefined) {
+        return finish(staticChecks.get(algorithm) as SignatureCheck, token, decodedHeader, payload, undefined, undefined, undefined)
+      }
+      return viaResolver(token, request, decodedHeader, payload, version)
     }
   }
 }
@@ -179,32 +175,18 @@ function sameKey (key: Resolved, cached: JwtKey | undefined): boolean {
   return false
 }
 
-function keyVerifier (config: ResolvedJwtOptions, prepared: PreparedKey | string): KeyVerifier {
+/** A resolver's key checked and bound once: unusable, fitting none of the pinned algorithms, or its checks. */
+function keyVerifier (config: ResolvedJwtOptions, key: JwtKey): KeyVerifier {
+  const prepared = prepareKey(key)
   if (typeof prepared === 'string') return 'unusableKey'
   const usable = config.algorithms.filter(algorithm => prepared.algorithms.includes(algorithm))
   if (usable.length === 0) return 'algorithm'
-  try {
-    return buildVerify(config, prepared, usable)
-  /* c8 ignore next 4 */
-  } catch {
-    // fast-jwt reading a key differently from us must not turn every token into a 500.
-    return 'unusableKey'
-  }
+  return keyChecks(usable, prepared.key)
 }
 
-function buildVerify (config: ResolvedJwtOptions, key: PreparedKey, algorithms: readonly string[]): Verify {
-  const verify = createVerifier({
-    key: key.material,
-    algorithms: [...algorithms] as never,
-    cache: false,
-    clockTolerance: config.toleranceMs,
-    maxAge: config.maxAgeMs,
-    allowedIss: config.issuer,
-    allowedAud: config.audience,
-    allowedSub: config.subject,
-    requiredClaims: config.requiredClaims
-  }) as (token: string) => JwtClaims
-  return Object.assign((token: string) => verify(token), { algorithms })
+/** One signature check per algorithm, all bound to the same KeyObject. */
+function keyChecks (algorithms: readonly JwtAlgorithm[], key: KeyObject): KeyChecks {
+  return new Map(algorithms.map(algorithm => [algorithm, signatureCheck(algorithm, key)]))
 }
 
 /** When a cached success stops counting: the cache TTL, the token's `exp`, or `iat + maxAge`, whichever comes first. */
@@ -213,20 +195,4 @@ function lifetimeEnd (claims: JwtClaims, config: ResolvedJwtOptions, ttlEnd: num
   if (typeof claims.exp === 'number') end = Math.min(end, claims.exp * 1000 + config.toleranceMs)
   if (config.maxAgeMs !== undefined && typeof claims.iat === 'number') end = Math.min(end, claims.iat * 1000 + config.maxAgeMs)
   return end
-}
-
-/**
- * Cached claims are shared by every request that presents the token: no handler may change them.
- * Iterative, so claims nested however deep cannot overflow the stack.
- */
-function deepFreeze<T> (value: T): T {
-  const pending: unknown[] = [value]
-  while (pending.length > 0) {
-    const next = pending.pop()
-    if (next !== null && typeof next === 'object' && !Object.isFrozen(next)) {
-      Object.freeze(next)
-      for (const inner of Object.values(next)) pending.push(inner)
-    }
-  }
-  return value
 }
