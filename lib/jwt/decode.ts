@@ -70,13 +70,19 @@ export class HeaderDecoder {
  * Iterative, so claims nested however deep cannot overflow the stack.
  */
 export function deepFreeze<T> (value: T): T {
-  const pending: unknown[] = [value]
-  while (pending.length > 0) {
-    const next = pending.pop()
+  // Claims are mostly flat: the list of nested objects is made only when there is one.
+  let pending: object[] | undefined
+  let next: unknown = value
+  for (;;) {
     if (next !== null && typeof next === 'object' && !Object.isFrozen(next)) {
       Object.freeze(next)
-      for (const inner of Object.values(next)) pending.push(inner)
+      const inner = Object.values(next)
+      for (let i = 0; i < inner.length; i++) {
+        const item = inner[i]
+        if (item !== null && typeof item === 'object') (pending ??= []).push(item as object)
+      }
     }
+    if (pending === undefined || pending.length === 0) return value
+    next = pending.pop()
   }
-  return value
 }

@@ -2,31 +2,24 @@
  * The shape check every token passes before any decoding or crypto (RFC 7515 section 7.1, compact
  * serialisation): exactly three non-empty base64url parts, each canonical (RFC 4648 section 3.5:
  * the unused bits of a part's last character are zero, so one token has one spelling and a
- * signature cannot be re-spelled). One pass over the characters, no allocation.
+ * signature cannot be re-spelled). One anchored regular expression over the characters (compiled
+ * to native code, several times faster than a loop of `charCodeAt`), then a look at each part's end.
  *
  * Returns `'malformed'`, `'unsigned'` (an empty signature part: `alg: none`) or `undefined` when
  * the shape is right.
  */
 export function checkShape (token: string): 'malformed' | 'unsigned' | undefined {
-  const length = token.length
-  let dots = 0
-  let partStart = 0
-  for (let i = 0; i <= length; i++) {
-    const c = i === length ? 0x2e : token.charCodeAt(i)
-    if (c === 0x2e /* . */) {
-      if (i === partStart) {
-        if (i === length && dots === 2) return 'unsigned'
-        return 'malformed'
-      }
-      if (!canonicalEnd(token, partStart, i)) return 'malformed'
-      if (i < length) dots++
-      partStart = i + 1
-    } else if (sextet(c) < 0) {
-      return 'malformed'
-    }
-  }
-  return dots === 2 ? undefined : 'malformed'
+  // The classes exclude the dot, so matching is linear: no backtracking whatever the input.
+  if (!COMPACT.test(token)) return 'malformed'
+  const firstDot = token.indexOf('.')
+  const lastDot = token.lastIndexOf('.')
+  if (!canonicalEnd(token, 0, firstDot) || !canonicalEnd(token, firstDot + 1, lastDot)) return 'malformed'
+  if (lastDot === token.length - 1) return 'unsigned'
+  return canonicalEnd(token, lastDot + 1, token.length) ? undefined : 'malformed'
 }
+
+/** Two non-empty base64url parts and a third, possibly empty one, joined by dots. */
+const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 
 /** Whether the part `token[start, end)` ends on a whole byte with zero padding bits. */
 function canonicalEnd (token: string, start: number, end: number): boolean {
@@ -38,12 +31,10 @@ function canonicalEnd (token: string, start: number, end: number): boolean {
   return (last & (rest === 2 ? 0x0f : 0x03)) === 0
 }
 
-/** The 6-bit value of a base64url character, or -1. */
+/** The 6-bit value of a base64url character (the pattern above admitted only those). */
 function sextet (c: number): number {
   if (c >= 0x41 && c <= 0x5a) return c - 0x41
   if (c >= 0x61 && c <= 0x7a) return c - 0x61 + 26
   if (c >= 0x30 && c <= 0x39) return c - 0x30 + 52
-  if (c === 0x2d) return 62
-  if (c === 0x5f) return 63
-  return -1
+  return c === 0x2d ? 62 : 63
 }
