@@ -12,7 +12,8 @@ export function checkShape (token: string): 'malformed' | 'unsigned' | undefined
   // The classes exclude the dot, so matching is linear: no backtracking whatever the input.
   if (!COMPACT.test(token)) return 'malformed'
   const firstDot = token.indexOf('.')
-  const lastDot = token.lastIndexOf('.')
+  // Forward from the first dot: the signature part (the longest) is not scanned again.
+  const lastDot = token.indexOf('.', firstDot + 1)
   if (!canonicalEnd(token, 0, firstDot) || !canonicalEnd(token, firstDot + 1, lastDot)) return 'malformed'
   if (lastDot === token.length - 1) return 'unsigned'
   return canonicalEnd(token, lastDot + 1, token.length) ? undefined : 'malformed'

@@ -54,8 +54,7 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
    * The signature, then `crit`, then the claims: the order fast-jwt checked them in before, so a
    * token with several faults is refused for the same one.
    */
-  function finish (check: SignatureCheck, token: string, header: JwtHeader, payload: JwtClaims, version: number | undefined, key: JwtKey | undefined, decoded: DecodedJwt | undefined): VerifyOutcome {
-    const lastDot = token.lastIndexOf('.')
+  function finish (check: SignatureCheck, token: string, lastDot: number, header: JwtHeader, payload: JwtClaims, version: number | undefined, key: JwtKey | undefined, decoded: DecodedJwt | undefined): VerifyOutcome {
     if (!check(token.slice(0, lastDot), Buffer.from(token.slice(lastDot + 1), 'base64url'))) return 'signature'
     // RFC 7515 section 4.1.11: `crit` names extensions the recipient must understand; this one understands none.
     if (header.crit !== undefined) return 'malformed'
@@ -85,7 +84,8 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
     if (typeof verifier === 'string') return verifier
     const { header, payload } = decoded
     const check = verifier.get(header.alg as string)
-    return check === undefined ? 'algorithm' : finish(check, token, header, payload, version, key, decoded)
+    // The shape check found exactly two dots: the second follows the first.
+    return check === undefined ? 'algorithm' : finish(check, token, token.indexOf('.', token.indexOf('.') + 1), header, payload, version, key, decoded)
   }
 
   /**
@@ -146,16 +146,17 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
         // Two header lines reach Node joined as `a, b`: say so rather than "malformed".
         return shape === 'malformed' && token.includes(', ') && sentMoreThanOnce(request, header) ? 'duplicate' : shape
       }
-      // The shape check found exactly two dots.
+      // The shape check found exactly two dots. Forward scans only: the signature part is the longest.
       const firstDot = token.indexOf('.')
+      const lastDot = token.indexOf('.', firstDot + 1)
       const decodedHeader = headers.decode(token.slice(0, firstDot))
       if (decodedHeader === undefined) return 'malformed'
-      const payload = decodeObject(token.slice(firstDot + 1, token.lastIndexOf('.')))
+      const payload = decodeObject(token.slice(firstDot + 1, lastDot))
       if (payload === undefined) return 'malformed'
       const algorithm = decodedHeader.alg
       if (typeof algorithm !== 'string' || !pinned.includes(algorithm)) return isNone(algorithm) ? 'unsigned' : 'algorithm'
       if (staticChecks !== undefined) {
-        return finish(staticChecks.get(algorithm) as SignatureCheck, token, decodedHeader, payload, undefined, undefined, undefined)
+        return finish(staticChecks.get(algorithm) as SignatureCheck, token, lastDot, decodedHeader, payload, undefined, undefined, undefined)
       }
       return viaResolver(token, request, decodedHeader, payload, version)
     }
