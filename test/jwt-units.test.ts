@@ -1,6 +1,10 @@
 import { test } from 'tap'
 import { checkShape } from '../lib/jwt/structure.js'
+import { createHmac, createSecretKey, generateKeyPairSync, sign } from 'node:crypto'
 import { VerifiedCache } from '../lib/jwt/cache.js'
+import { checkClaims } from '../lib/jwt/claims.js'
+import { decodeObject, deepFreeze, HeaderDecoder } from '../lib/jwt/decode.js'
+import { signatureCheck } from '../lib/jwt/signature.js'
 import { signDaprJwt } from '../lib/index.js'
 import { jwtVerifier } from '../lib/jwt/verify.js'
 import { b64, forgeHmac, HS_SECRET } from './helpers/jwt.js'
@@ -66,4 +70,72 @@ test('resolver mode reads alg before asking for a key: none, absent or odd algs 
   t.equal(verifier.verify(forgeHmac({ alg: ['HS256'] }, {}, HS_SECRET, 'sha256'), request), 'algorithm')
   t.equal(verifier.verify(`${b64('{')}.${b64({})}.${b64('sig')}`, request), 'malformed')
   t.equal(calls, 0)
+})
+
+test('header memo: the same header part decodes to the same frozen object; long or many headers stay bounded', async t => {
+  const headers = new HeaderDecoder()
+  const segment = b64({ alg: 'HS256', typ: 'JWT', jwk: { kty: 'oct' } })
+  const first = headers.decode(segment)
+  t.same(first, { alg: 'HS256', typ: 'JWT', jwk: { kty: 'oct' } })
+  t.equal(headers.decode(segment), first, 'remembered')
+  t.ok(Object.isFrozen(first) && Object.isFrozen(first?.jwk), 'deeply frozen: shared by every token with this header')
+  const long = b64({ alg: 'HS256', pad: 'x'.repeat(600) })
+  t.not(headers.decode(long), headers.decode(long), 'a header part over 512 characters is decoded each time')
+  t.same(headers.decode(long), { alg: 'HS256', pad: 'x'.repeat(600) })
+  for (let i = 0; i < 16; i++) headers.decode(b64({ alg: 'HS256', i }))
+  t.not(headers.decode(segment), first, '16 other headers later it was forgotten: the memo never grows past 16')
+  t.equal(headers.decode(b64([1])), undefined, 'not an object')
+  t.equal(headers.decode(b64('{')), undefined, 'not JSON')
+})
+
+test('decodeObject: JSON objects only, no __proto__ key at any depth', async t => {
+  t.same(decodeObject(b64({ a: [1, { b: 2 }] })), { a: [1, { b: 2 }] })
+  for (const text of ['[]', 'null', '1', '"s"', '{', '{"__proto__":1}', '{"a":[{"\\u005f_proto__":1}]}']) {
+    t.equal(decodeObject(b64(text)), undefined, text)
+  }
+  t.same(decodeObject(b64('{"a":"\\u0041","__proto":1}')), { a: 'A', __proto: 1 }, 'escapes and near-misses are fine')
+})
+
+test('deepFreeze: freezes everything reachable, nested however deep, and leaves primitives alone', async t => {
+  const value = { a: { b: [{ c: 1 }] }, d: null, e: 'x' }
+  t.equal(deepFreeze(value), value)
+  t.ok(Object.isFrozen(value) && Object.isFrozen(value.a) && Object.isFrozen(value.a.b) && Object.isFrozen(value.a.b[0]))
+  t.equal(deepFreeze(5), 5)
+  t.equal(deepFreeze(null), null)
+})
+
+test('checkClaims: the rules in order, with tolerance and maxAge in milliseconds', async t => {
+  const rules = { toleranceMs: 5000, maxAgeMs: undefined, issuer: undefined, audience: undefined, subject: undefined, requiredClaims: [] }
+  const now = 1_000_000_000
+  t.equal(checkClaims({}, rules, now), undefined, 'no claims, no rules')
+  t.equal(checkClaims({ exp: now / 1000 - 5 }, rules, now), undefined, 'expired within the tolerance')
+  t.equal(checkClaims({ exp: now / 1000 - 5.001 }, rules, now), 'expired')
+  t.equal(checkClaims({ nbf: now / 1000 + 5 }, rules, now), undefined, 'not yet valid within the tolerance')
+  t.equal(checkClaims({ nbf: now / 1000 + 5.001 }, rules, now), 'notYetValid')
+  const aged = { ...rules, maxAgeMs: 60_000, requiredClaims: ['iat'] }
+  t.equal(checkClaims({ iat: now / 1000 - 60 }, aged, now), undefined, 'exactly maxAge old')
+  t.equal(checkClaims({ iat: now / 1000 - 60.001 }, aged, now), 'expired', 'maxAge ignores clockTolerance')
+  t.equal(checkClaims({}, aged, now), 'missingClaim')
+  const allowed = { ...rules, issuer: ['i'], audience: ['a'], subject: ['s'] }
+  t.equal(checkClaims({ iss: 'i', aud: ['x', 'a'], sub: 's' }, allowed, now), undefined)
+  t.equal(checkClaims({ iss: ['i'], aud: 'a', sub: 's' }, allowed, now), 'claim', 'an array iss')
+  t.equal(checkClaims({ iss: 'i', aud: 'a', sub: ['s'] }, allowed, now), 'claim', 'an array sub')
+  t.equal(checkClaims({ iss: 'i', aud: { a: 1 }, sub: 's' }, allowed, now), 'claim', 'an object aud')
+  t.equal(checkClaims({ iss: 'i', aud: 'b', sub: 's' }, allowed, now), 'claim')
+})
+
+test('signatureCheck: one KeyObject per key; wrong lengths and encodings are false, never a throw', async t => {
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const check = signatureCheck('ES256', ec.publicKey)
+  const input = 'a.b'
+  const raw = sign('sha256', Buffer.from(input), { key: ec.privateKey, dsaEncoding: 'ieee-p1363' })
+  t.equal(check(input, raw), true)
+  t.equal(check('a.c', raw), false)
+  t.equal(check(input, sign('sha256', Buffer.from(input), ec.privateKey)), false, 'DER')
+  t.equal(check(input, Buffer.alloc(0)), false)
+  const hmac = signatureCheck('HS384', createSecretKey(Buffer.from(HS_SECRET)))
+  const mac = createHmac('sha384', HS_SECRET).update(input).digest()
+  t.equal(hmac(input, mac), true)
+  t.equal(hmac(input, mac.subarray(1)), false)
+  t.equal(hmac(input, Buffer.alloc(48)), false)
 })

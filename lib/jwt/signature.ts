@@ -45,8 +45,10 @@ function publicKeyCheck (digest: string | null, key: KeyObject | VerifyKeyObject
     if (length !== -1 && signature.length !== length) return false
     try {
       return verify(digest, Buffer.from(input, 'latin1'), key, signature)
+    /* c8 ignore next 5 */
     } catch {
-      // A signature node:crypto cannot even parse (an RSA one longer than the modulus) is a wrong one.
+      // Unreachable with the keys algorithmsForKey admits (node:crypto answers false to any garbage
+      // signature, even one longer than the modulus); if OpenSSL ever threw, it must be a 401, not a 500.
       return false
     }
   }
