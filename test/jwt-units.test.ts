@@ -31,6 +31,10 @@ test('shape check: three canonical base64url parts, before any crypto', async t 
     ['ab.c/.abcd', 'malformed'],
     ['aQ.cQ.ab d', 'malformed'],
     ['aQ.cQ.-_-_', undefined],
+    ['aQ.cQ.a-', 'malformed'], // '-' (62) leaves spare bits set
+    ['aQ.cQ.ab_', 'malformed'], // so does '_' (63)
+    ['aQ.cQ.ab\n', 'malformed'],
+    ['aQ.cQ.abE\n', 'malformed'], // no line end after the signature
     ['aQ.cQ.ab\u00e9d', 'malformed']
   ]
   for (const [token, expected] of cases) t.equal(checkShape(token), expected, JSON.stringify(token))

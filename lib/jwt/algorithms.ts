@@ -21,7 +21,8 @@ export function isHmac (algorithm: string): boolean {
 
 /**
  * The algorithms a key can verify, from its type (and curve): never an HMAC one for a public key.
- * `rsa-pss`-typed keys are left out: fast-jwt cannot read them (plain RSA keys do PS256/384/512).
+ * `rsa-pss`-typed keys are left out (their own PSS parameters would need checking too); plain RSA
+ * keys do PS256/384/512.
  */
 export function algorithmsForKey (key: KeyObject): readonly JwtAlgorithm[] {
   if (key.type === 'secret') return HMAC_ALGORITHMS

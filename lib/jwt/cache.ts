@@ -14,7 +14,7 @@ export interface CacheEntry {
 
 /**
  * Successful verifications only, keyed by the token string itself: a Map lookup is collision-free
- * and costs no hashing beyond V8's own string hash, unlike fast-jwt's per-hit SHA-256 of the token.
+ * and costs no hashing beyond V8's own string hash, unlike a per-hit SHA-256 of the token (fast-jwt's own cache).
  * Refusals are never stored, so a flood of bad tokens cannot fill it, and only a correctly signed
  * token can take a slot. Bounded: the least recently used entry goes first.
  */

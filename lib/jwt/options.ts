@@ -3,7 +3,7 @@ import { ALL_ALGORITHMS, isHmac } from './algorithms.js'
 import { prepareKey, type PreparedKey } from './keys.js'
 import type { DaprJwtOptions, JwtAlgorithm, JwtKeyResolver } from './types.js'
 
-/** The `jwt` option checked once at registration, in the units fast-jwt takes (milliseconds). */
+/** The `jwt` option checked once at registration, durations in milliseconds (as `Date.now()` counts). */
 export interface ResolvedJwtOptions {
   readonly algorithms: readonly JwtAlgorithm[]
   readonly staticKey: PreparedKey | undefined
@@ -13,7 +13,7 @@ export interface ResolvedJwtOptions {
   readonly subject: string[] | undefined
   readonly toleranceMs: number
   readonly maxAgeMs: number | undefined
-  /** `requiredClaims`, plus each claim an allowed-value option names (fast-jwt skips absent claims). */
+  /** `requiredClaims`, plus each claim an allowed-value option names (the claim rules skip absent claims). */
   readonly requiredClaims: string[]
   readonly cache: { readonly max: number, readonly ttlMs: number } | null
   readonly resolverTimeoutMs: number
