@@ -20,6 +20,8 @@ export interface KeySet {
   readonly joinable: readonly boolean[]
   /** @internal Each key's UTF-8 bytes as a latin1 string: the form Node gives a header value off the wire. */
   readonly wire: readonly string[]
+  /** @internal The same bytes, read by the comparison loop (one string read per character instead of two). */
+  readonly bytes: readonly Uint8Array[]
 }
 
 /** Trims each token (a header value never carries surrounding whitespace) and drops empty ones. */
@@ -41,6 +43,7 @@ export function normaliseTokens (tokens: string | readonly string[]): string[] {
  */
 export function buildKeySet (tokens: readonly string[]): KeySet {
   const wire: string[] = []
+  const keyBytes: Uint8Array[] = []
   const joinable: boolean[] = []
   const credentials: StaticTokenCredential[] = []
   tokens.forEach((raw, index) => {
@@ -50,10 +53,11 @@ export function buildKeySet (tokens: readonly string[]): KeySet {
     // UTF-8 bytes: a non-ASCII token matches exactly what a client that sends it as UTF-8 puts on the wire.
     const bytes = Buffer.from(token, 'utf8')
     wire.push(bytes.toString('latin1'))
+    keyBytes.push(Uint8Array.from(bytes))
     joinable.push(token.includes(', '))
     credentials.push(Object.freeze({ kind: 'static' as const, index, fingerprint: fingerprint(bytes) }))
   })
-  return Object.freeze({ size: wire.length, wire, joinable, credentials })
+  return Object.freeze({ size: wire.length, wire, bytes: keyBytes, joinable, credentials })
 }
 
 /**
@@ -70,15 +74,16 @@ export function buildKeySet (tokens: readonly string[]): KeySet {
  * write would have truncated into a key's bytes.
  */
 export function matchToken (presented: string, set: KeySet): number {
-  const wire = set.wire
+  const { wire, bytes } = set
   let found = -1
-  for (let k = 0; k < wire.length; k++) {
-    const key = wire[k] as string
+  for (let k = 0; k < bytes.length; k++) {
+    const key = bytes[k] as Uint8Array
     const n = key.length
     const sameLength = presented.length === n
-    const probe = sameLength ? presented : key
+    const probe = sameLength ? presented : wire[k] as string
     let diff = sameLength ? 0 : 1
-    for (let i = 0; i < n; i++) diff |= probe.charCodeAt(i) ^ key.charCodeAt(i)
+    // A unit above 0xff (a string that never came off a socket) leaves bits no key byte can cancel.
+    for (let i = 0; i < n; i++) diff |= probe.charCodeAt(i) ^ (key[i] as number)
     // Keeps the first match without branching on which keys matched before.
     found = diff === 0 && found === -1 ? k : found
   }
