@@ -12,8 +12,11 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20)
 /** Seconds of HTTP load for the whole run, shared by all rows and rounds (so new rows keep it under 5 minutes). */
 const HTTP_BUDGET_S = Number(process.env.BENCH_HTTP_BUDGET ?? 200)
+/** BENCH_HTTP_ROWS=bare-eq,static-1: only those rows (and plain, the reference), reported on stdout, RESULTS.md untouched. */
+const ONLY_ROWS = process.env.BENCH_HTTP_ROWS?.split(',')
+const SCENARIOS = ONLY_ROWS === undefined ? HTTP_SCENARIOS : HTTP_SCENARIOS.filter(scenario => scenario.name === 'plain' || ONLY_ROWS.includes(scenario.name))
 const WARMUP_S = 1
-const DURATION_S = Math.max(2, Math.min(5, Math.floor(HTTP_BUDGET_S / (HTTP_SCENARIOS.length * ROUNDS)) - WARMUP_S))
+const DURATION_S = Math.max(2, Math.min(5, Math.floor(HTTP_BUDGET_S / (SCENARIOS.length * ROUNDS)) - WARMUP_S))
 const DEADLINE_MS = 290_000
 const here = __dirname
 // Compiled to node_modules/.cache/fastify-dapr-token-auth-bench/bench/run.js.
@@ -127,7 +130,7 @@ interface MicroResult { harnessNs: number, rows: Array<{ name: string, label: st
 function report (micro: MicroResult, samples: Sample[], started: Date, seconds: number, loadAtStart: number): string {
   const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
   const plainOf = (round: number): Sample => samples.find(s => s.scenario === 'plain' && s.round === round) as Sample
-  const httpRows = HTTP_SCENARIOS.map(scenario => {
+  const httpRows = SCENARIOS.map(scenario => {
     const mine = samples.filter(s => s.scenario === scenario.name)
     const ratios = mine.map(s => s.reqPerSec / plainOf(s.round).reqPerSec)
     const added = mine.map(s => s.cpuUsPerReq - plainOf(s.round).cpuUsPerReq)
@@ -191,7 +194,7 @@ async function main (): Promise<void> {
   const micro = runMicro() as MicroResult
   const samples: Sample[] = []
   for (let round = 0; round < ROUNDS; round++) {
-    const order = HTTP_SCENARIOS.map((_, i) => HTTP_SCENARIOS[(i + round) % HTTP_SCENARIOS.length] as HttpScenario)
+    const order = SCENARIOS.map((_, i) => SCENARIOS[(i + round) % SCENARIOS.length] as HttpScenario)
     for (const scenario of order) {
       const sample = await measure(scenario, round)
       console.error(`bench: round ${round + 1}/${ROUNDS} ${scenario.name}: ${Math.round(sample.reqPerSec)} req/s, ${sample.cpuUsPerReq.toFixed(1)} us CPU/req`)
@@ -201,7 +204,12 @@ async function main (): Promise<void> {
   const seconds = (Date.now() - started.getTime()) / 1000
   mkdirSync(outDir, { recursive: true })
   writeFileSync(join(outDir, `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify({ micro, samples }, null, 2))
-  writeFileSync(join(repo, 'bench', 'RESULTS.md'), report(micro, samples, started, seconds, loadAtStart))
+  const results = report(micro, samples, started, seconds, loadAtStart)
+  if (ONLY_ROWS !== undefined) {
+    process.stdout.write(results)
+    return
+  }
+  writeFileSync(join(repo, 'bench', 'RESULTS.md'), results)
   console.error(`bench: done in ${Math.round(seconds)} s, wrote bench/RESULTS.md`)
 }
 
