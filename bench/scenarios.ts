@@ -36,6 +36,7 @@ export const HTTP_SCENARIOS: readonly HttpScenario[] = [
   { name: 'plain', label: 'plain Fastify, no hook (the limit)', setup: () => {}, path: '/hello', headers: withToken, status: 200 },
   { name: 'bare-eq', label: 'a bare `===` onRequest hook (reference)', setup: bareEqualityHook, path: '/hello', headers: withToken, status: 200 },
   { name: 'static-1', label: 'this plugin, 1 static token', setup: app => app.register(daprTokenAuth, { token: TOKEN }), path: '/hello', headers: withToken, status: 200 },
+  { name: 'static-1-keep', label: 'this plugin, 1 static token, `stripHeader: false`', setup: app => app.register(daprTokenAuth, { token: TOKEN, stripHeader: false }), path: '/hello', headers: withToken, status: 200 },
   { name: 'static-3', label: 'this plugin, 3 static tokens (presenting the last)', setup: app => app.register(daprTokenAuth, { token: [...OTHER_TOKENS, TOKEN] }), path: '/hello', headers: withToken, status: 200 },
   { name: 'sidecar-refuse', label: 'this plugin, sidecar role, refusing every request (attack flood)', setup: app => app.register(daprTokenAuth, { role: 'sidecar', token: TOKEN }), path: '/hello', headers: { 'dapr-api-token': WRONG_TOKEN }, status: 401 },
   { name: 'exempt', label: 'this plugin, exempt route (`GET /healthz`, no token)', setup: app => app.register(daprTokenAuth, { token: TOKEN }), path: '/healthz', headers: {}, status: 200 },

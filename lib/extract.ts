@@ -40,10 +40,18 @@ export function sentMoreThanOnce (request: FastifyRequest, header: string): bool
   if (!Array.isArray(raw)) return false
   let seen = 0
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string
-    if (name.length === header.length && name.toLowerCase() === header) seen++
+    if (isHeaderName(raw[i] as string, header)) seen++
   }
   return seen > 1
+}
+
+/**
+ * Whether a raw header name (as sent: `Dapr-Api-Token` from Go clients) is `lower`, an already
+ * lower-case name. Measured faster than folding case by hand: only a name of the right length is
+ * lowered, and that is the one line that matches.
+ */
+export function isHeaderName (name: string, lower: string): boolean {
+  return name.length === lower.length && (name === lower || name.toLowerCase() === lower)
 }
 
 /**
@@ -95,19 +103,25 @@ export function stripTokenHeader (request: FastifyRequest, header: string): void
   }
   const raw = message.rawHeaders
   if (!Array.isArray(raw) || !canRewriteRawHeaders) return
-  let removed = 0
-  for (let i = raw.length - 2; i >= 0; i -= 2) {
+  // Compacted in place, then shortened by pops: no splice (which allocates the removed items) and no
+  // `length` store (a runtime call); both measured slower on this path.
+  const length = raw.length
+  let kept = 0
+  for (let i = 0; i < length; i += 2) {
     const name = raw[i] as string
-    if (name.length === header.length && name.toLowerCase() === header) {
-      raw.splice(i, 2)
-      removed += 2
+    if (isHeaderName(name, header)) continue
+    if (kept !== i) {
+      raw[kept] = name
+      raw[kept + 1] = raw[i + 1] as string
     }
+    kept += 2
   }
-  if (removed === 0) return
+  if (kept === length) return
+  while (raw.length > kept) raw.pop()
   const internals = message as unknown as NodeMessageInternals
   // Only a message Node parsed carries these (inject's request does not).
   const count = internals[HEADERS_COUNT]
-  if (typeof count === 'number') internals[HEADERS_COUNT] = count - removed
+  if (typeof count === 'number') internals[HEADERS_COUNT] = count - (length - kept)
   const distinct = internals[HEADERS_DISTINCT] as Record<string, unknown> | undefined
   if (distinct !== undefined) delete distinct[header]
 }

@@ -31,3 +31,15 @@ test('normaliseTokens trims, drops blanks and non-strings, keeps order', async t
   t.same(normaliseTokens(['b ', '', '  ', 'c']), ['b', 'c'])
   t.same(normaliseTokens([1, 'd'] as unknown as string[]), ['d'])
 })
+
+test('matchToken over many keys of one length (several passes of four) finds each at its first position', async t => {
+  const keys = Array.from({ length: 9 }, (_, i) => `token-${String(i).padStart(2, '0')}-of-the-same-length`)
+  const listed = [...keys, keys[5] as string, 'short', keys[0] as string, 'a-key-of-another-length-entirely']
+  const set = buildKeySet(listed)
+  keys.forEach((key, i) => { t.equal(matchToken(key, set), i, key) })
+  t.equal(matchToken('short', set), 10)
+  t.equal(matchToken('a-key-of-another-length-entirely', set), 12)
+  t.equal(matchToken('token-09-of-the-same-length', set), -1, 'same length, not a key')
+  t.equal(matchToken('token-00-of-the-same-lengtH', set), -1, 'last character differs')
+  t.equal(matchToken('', set), -1)
+})

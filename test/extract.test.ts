@@ -55,3 +55,13 @@ test('nodeSymbol finds Node\'s symbol by name, or makes one no message carries',
   t.not(missing, known)
   t.equal(missing.description, 'kElsewhere')
 })
+
+test('stripTokenHeader removes every line of the header in any case, in place, and keeps the other pairs in order', async t => {
+  const raw = ['Host', 'x', 'Dapr-Api-Token', 'a', 'Accept', 'y', 'DAPR-API-TOKEN', 'b', 'Dapr-Api-Tokens', 'z', 'dapr-api-token', 'c']
+  const request = fakeRequest({ host: 'x', 'dapr-api-token': 'a, b, c', accept: 'y', 'dapr-api-tokens': 'z' }, raw)
+  stripTokenHeader(request, 'dapr-api-token')
+  t.equal(request.raw.rawHeaders, raw, 'the same array: whoever holds it sees the token gone too')
+  t.same(raw, ['Host', 'x', 'Accept', 'y', 'Dapr-Api-Tokens', 'z'])
+  t.same(request.headers, { host: 'x', accept: 'y', 'dapr-api-tokens': 'z' })
+  t.equal(sentMoreThanOnce(request, 'dapr-api-token'), false)
+})
