@@ -7,38 +7,46 @@ const HEADER_MEMO_MAX_LENGTH = 512
 
 /**
  * The JSON object a base64url segment holds (RFC 7515 section 7.1, RFC 7519 section 7.2 step 10),
- * or `undefined` when it is not one: not JSON, or JSON that is not an object (an array, `null`,
- * a number). The caller has checked the segment's alphabet (lib/jwt/structure.ts).
+ * deeply frozen, or `undefined` when it is not one: not JSON, or JSON that is not an object (an
+ * array, `null`, a number). The caller has checked the segment's alphabet (lib/jwt/structure.ts).
  *
- * An object with a `__proto__` key anywhere is refused too: `JSON.parse` makes it an own property,
- * harmless in itself, but a handler merging the claims with `Object.assign` or a deep-merge helper
- * would take it as the prototype. Duplicate keys keep the last value, as `JSON.parse` does.
+ * Frozen because a decoded header is shared by every token with that header part, the decoded
+ * token is shown to key resolvers, and verified claims are shared through the cache: no one may
+ * change them. An object with a `__proto__` key anywhere is refused: `JSON.parse` makes it an own
+ * property, harmless in itself, but a handler merging the claims with `Object.assign` or a
+ * deep-merge helper would take it as the prototype. Duplicate keys keep the last value, as
+ * `JSON.parse` does.
  */
 export function decodeObject (segment: string): Record<string, unknown> | undefined {
-  const text = Buffer.from(segment, 'base64url').toString('utf8')
   let value: unknown
   try {
-    value = JSON.parse(text)
+    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
   } catch {
     return undefined
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined
-  // The key can only be spelled out or escaped (`\u005f`): the walk is for those rare texts only.
-  if ((text.includes('__proto__') || text.includes('\\u')) && hasProtoKey(value)) return undefined
-  return value as Record<string, unknown>
+  return freezeParsed(value) ? value as Record<string, unknown> : undefined
 }
 
-/** Whether any object in a parsed JSON value has an own `__proto__` key. Iterative: depth cannot overflow the stack. */
-function hasProtoKey (root: object): boolean {
-  const pending: object[] = [root]
-  while (pending.length > 0) {
-    const next = pending.pop() as object
-    if (Object.hasOwn(next, '__proto__')) return true
-    for (const inner of Object.values(next)) {
-      if (inner !== null && typeof inner === 'object') pending.push(inner as object)
+/**
+ * Freezes a value fresh from `JSON.parse` and everything in it, in one walk that also looks for
+ * `__proto__` keys (false at the first one). Iterative, so claims nested however deep cannot
+ * overflow the stack; the list of nested objects is made only when there is one.
+ */
+function freezeParsed (root: object): boolean {
+  let pending: object[] | undefined
+  let next = root
+  for (;;) {
+    if (Object.hasOwn(next, '__proto__')) return false
+    Object.freeze(next)
+    // for-in walks V8's enum cache with no array made per object, unlike Object.values.
+    for (const key in next) {
+      const item = (next as Record<string, unknown>)[key]
+      if (item !== null && typeof item === 'object' && Object.hasOwn(next, key)) (pending ??= []).push(item)
     }
+    if (pending === undefined || pending.length === 0) return true
+    next = pending.pop() as object
   }
-  return false
 }
 
 /**
@@ -55,34 +63,10 @@ export class HeaderDecoder {
     if (known !== undefined) return known
     const header = decodeObject(segment)
     if (header === undefined) return undefined
-    deepFreeze(header)
     if (segment.length <= HEADER_MEMO_MAX_LENGTH) {
       if (this.#known.size >= HEADERS_REMEMBERED) this.#known.clear()
       this.#known.set(segment, header)
     }
     return header
-  }
-}
-
-/**
- * Freezes a value and everything in it. Claims are shared by every request presenting the token
- * (the cache), and the decoded token is shown to key resolvers: no one may change them.
- * Iterative, so claims nested however deep cannot overflow the stack.
- */
-export function deepFreeze<T> (value: T): T {
-  // Claims are mostly flat: the list of nested objects is made only when there is one.
-  let pending: object[] | undefined
-  let next: unknown = value
-  for (;;) {
-    if (next !== null && typeof next === 'object' && !Object.isFrozen(next)) {
-      Object.freeze(next)
-      const inner = Object.values(next)
-      for (let i = 0; i < inner.length; i++) {
-        const item = inner[i]
-        if (item !== null && typeof item === 'object') (pending ??= []).push(item as object)
-      }
-    }
-    if (pending === undefined || pending.length === 0) return value
-    next = pending.pop()
   }
 }

@@ -6,7 +6,7 @@ import { isThenable } from '../thenable.js'
 import type { TokenVerifier, VerifyOutcome } from '../verifier.js'
 import { VerifiedCache, type CacheEntry } from './cache.js'
 import { checkClaims } from './claims.js'
-import { decodeObject, deepFreeze, HeaderDecoder } from './decode.js'
+import { decodeObject, HeaderDecoder } from './decode.js'
 import { prepareKey } from './keys.js'
 import { resolveJwtOptions, type ResolvedJwtOptions } from './options.js'
 import { signatureCheck, type SignatureCheck } from './signature.js'
@@ -45,7 +45,8 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
   const byObject = new WeakMap<object, KeyVerifier>()
 
   function accept (token: string, claims: JwtClaims, version: number | undefined, key: JwtKey | undefined, decoded: DecodedJwt | undefined): JwtTokenCredential {
-    const credential: JwtTokenCredential = Object.freeze({ kind: 'jwt' as const, claims: deepFreeze(claims) })
+    // The claims came deeply frozen from decodeObject.
+    const credential: JwtTokenCredential = Object.freeze({ kind: 'jwt' as const, claims })
     if (cache !== null) cache.set(token, credential, lifetimeEnd(claims, config, Date.now() + ttlMs), version, key, decoded)
     return credential
   }
@@ -112,7 +113,7 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
   function viaResolver (token: string, request: FastifyRequest, header: JwtHeader, payload: JwtClaims, version: number | undefined): VerifyOutcome | PromiseLike<VerifyOutcome> {
     // A resolver that names its issuers has no key for any other `iss`: the claim is wrong, as with `issuer`.
     if (issuers !== undefined && (typeof payload.iss !== 'string' || !issuers.includes(payload.iss))) return 'claim'
-    const decoded: DecodedJwt = Object.freeze({ header, payload: deepFreeze(payload) })
+    const decoded: DecodedJwt = Object.freeze({ header, payload })
     // Called once per verification; its answer is final (no retry, no re-entry).
     const key = (resolver as NonNullable<typeof resolver>)(request, decoded)
     if (isThenable<Resolved>(key)) return bounded(key, resolved => withKey(resolved, token, decoded, version))
