@@ -56,17 +56,22 @@ function freezeParsed (root: object): boolean {
  */
 export class HeaderDecoder {
   readonly #known = new Map<string, JwtHeader>()
+  /** The last header part seen and its header: one string comparison, no hashing, for the usual case. */
+  #lastSegment = ''
+  #lastHeader: JwtHeader | undefined
 
   /** The header a segment holds, or `undefined` when it is not a JSON object. */
   decode (segment: string): JwtHeader | undefined {
-    const known = this.#known.get(segment)
-    if (known !== undefined) return known
-    const header = decodeObject(segment)
-    if (header === undefined) return undefined
-    if (segment.length <= HEADER_MEMO_MAX_LENGTH) {
+    if (segment === this.#lastSegment) return this.#lastHeader
+    let header = this.#known.get(segment)
+    if (header === undefined) {
+      header = decodeObject(segment)
+      if (header === undefined || segment.length > HEADER_MEMO_MAX_LENGTH) return header
       if (this.#known.size >= HEADERS_REMEMBERED) this.#known.clear()
       this.#known.set(segment, header)
     }
+    this.#lastSegment = segment
+    this.#lastHeader = header
     return header
   }
 }
