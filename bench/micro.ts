@@ -162,7 +162,7 @@ const harnessOnly: DaprTokenHook = (request, _reply, next) => { sink = request.h
  * `BATCH_MS` whatever the mode costs (20,000 calls of a static-token check, a few dozen of an
  * uncached ES256 verification), so slow modes do not stretch the run.
  */
-function timeCalls (hook: DaprTokenHook, token: string | undefined, url: string, rounds: number): number {
+export function timeCalls (hook: DaprTokenHook, token: string | undefined, url: string, rounds: number): number {
   const reply = fakeReply()
   const probeStart = process.hrtime.bigint()
   for (let i = 0; i < 200; i++) hook(fakeRequest(token, url), reply, done)
@@ -227,4 +227,5 @@ function main (): void {
   process.stdout.write(JSON.stringify({ harnessNs: Math.round(baseline), rows, memory, sink: typeof sink }) + '\n')
 }
 
-main()
+// Run when started as a script; other tools (an A/B comparison of two builds) import the modes and the timer.
+if (require.main === module) main()

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
-import { DaprTokenResolverError, type RefusalReason } from './errors.js'
+import { DaprTokenResolverError, refusalErrors, type RefusalReason } from './errors.js'
 import { extractToken, SEVERAL, sentMoreThanOnce, stripTokenHeader } from './extract.js'
 import { grpcCallOf, sendGrpcFailure } from './grpc.js'
 import { isThenable } from './thenable.js'
@@ -45,7 +45,7 @@ export function buildHook (options: ResolvedOptions, verifier: TokenVerifier, as
     // Two lines of any other header reach us joined by `, `: without one, no need to look at rawHeaders.
     if (reason === 'invalid' && (keptOnceByNode || String(request.headers[header]).includes(', ')) &&
       sentMoreThanOnce(request, header)) reason = 'duplicate'
-    if (logLevel !== 'silent') request.log[logLevel]({ daprTokenAuth: { reason } }, 'Dapr API token refused')
+    if (logLevel !== 'silent') request.log[logLevel](REFUSAL_LOG_FIELDS[reason], 'Dapr API token refused')
     refuse(request, reply, done, reason)
   }
 
@@ -81,6 +81,10 @@ export function buildHook (options: ResolvedOptions, verifier: TokenVerifier, as
     accept(request, reply, done, outcome)
   }
 }
+
+/** The log line's fields per reason, made once: a flood of refusals allocates none (loggers only read them). */
+const REFUSAL_LOG_FIELDS = Object.fromEntries(Object.keys(refusalErrors).map(reason =>
+  [reason, Object.freeze({ daprTokenAuth: Object.freeze({ reason }) })])) as Record<RefusalReason, object>
 
 /** Headers of which Node's parser keeps the first line only (IncomingMessage#_addHeaderLine). */
 const NODE_SINGLE_VALUE_HEADERS = new Set(['age', 'authorization', 'content-length', 'content-type', 'etag',
