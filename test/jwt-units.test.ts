@@ -9,9 +9,15 @@ import { signDaprJwt } from '../lib/index.js'
 import { jwtVerifier } from '../lib/jwt/verify.js'
 import { b64, forgeHmac, HS_SECRET } from './helpers/jwt.js'
 
+/** The shape check's verdict, `undefined` for a right shape (which hands back the signature's bytes). */
+function shapeOf (token: string): string | undefined {
+  const verdict = checkShape(token)
+  return Buffer.isBuffer(verdict) ? undefined : verdict
+}
+
 test('shape check: three canonical base64url parts, before any crypto', async t => {
   const valid = signDaprJwt({}, { key: HS_SECRET })
-  t.equal(checkShape(valid), undefined)
+  t.same(checkShape(valid), Buffer.from(valid.slice(valid.lastIndexOf('.') + 1), 'base64url'), 'the signature bytes')
   const cases: Array<[string, string | undefined]> = [
     ['', 'malformed'],
     ['abc', 'malformed'],
@@ -35,14 +41,30 @@ test('shape check: three canonical base64url parts, before any crypto', async t 
     ['aQ.cQ.ab_', 'malformed'], // so does '_' (63)
     ['aQ.cQ.ab\n', 'malformed'],
     ['aQ.cQ.abE\n', 'malformed'], // no line end after the signature
-    ['aQ.cQ.ab\u00e9d', 'malformed']
+    ['aQ.cQ.ab\u00e9d', 'malformed'],
+    // The signature part is checked by re-encoding its bytes: whatever a lax decoder skips or
+    // aliases ('+' and '/' for '-' and '_', padding, a fourth dot, spaces) fails.
+    ['aQ.cQ.ab+d', 'malformed'],
+    ['aQ.cQ.ab/d', 'malformed'],
+    ['aQ.cQ.abE=', 'malformed'],
+    ['aQ.cQ.a=bE', 'malformed'],
+    ['aQ.cQ.ab.cd', 'malformed'],
+    ['aQ.cQ.abcd.', 'malformed'],
+    ['aQ.cQ. abcd', 'malformed'],
+    ['aQ.cQ.abcd\t', 'malformed'],
+    ['aQ.cQ.ab\u0000cd', 'malformed'],
+    ['aQ.cQ.-_-_-_-_', undefined],
+    ['aQabc.cQ.abcd', 'malformed'], // a header part of 4n+1 characters
+    ['a-.cQ.abcd', 'malformed'], // a header part ending in '-' or '_' has spare bits set
+    ['aQ.c_.abcd', 'malformed'],
+    ['aQ.cQ.' + 'A'.repeat(100_000), undefined]
   ]
-  for (const [token, expected] of cases) t.equal(checkShape(token), expected, JSON.stringify(token))
+  for (const [token, expected] of cases) t.equal(shapeOf(token), expected, JSON.stringify(token).slice(0, 40))
   // Re-spelling the signature's last character (same bytes under a lax decoder) is refused.
   const sig = valid.slice(valid.lastIndexOf('.') + 1)
   t.equal(sig.length % 4, 3)
   const respelled = valid.slice(0, -1) + String.fromCharCode(valid.charCodeAt(valid.length - 1) + 1)
-  t.equal(checkShape(respelled), 'malformed')
+  t.equal(shapeOf(respelled), 'malformed')
 })
 
 test('verified cache: LRU bound, expiry and key version', async t => {
