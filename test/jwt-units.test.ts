@@ -1,23 +1,34 @@
 import { test } from 'tap'
 import { checkShape } from '../lib/jwt/structure.js'
-import { createHmac, createSecretKey, generateKeyPairSync, sign } from 'node:crypto'
+import { createHmac, createSecretKey, generateKeyPairSync, hash, randomBytes, sign } from 'node:crypto'
 import { VerifiedCache } from '../lib/jwt/cache.js'
 import { checkClaims } from '../lib/jwt/claims.js'
 import { decodeObject, HeaderDecoder } from '../lib/jwt/decode.js'
+import { hmacOf, oneShotHmac, streamHmac } from '../lib/jwt/hmac.js'
 import { signatureCheck } from '../lib/jwt/signature.js'
 import { signDaprJwt } from '../lib/index.js'
 import { jwtVerifier } from '../lib/jwt/verify.js'
 import { b64, forgeHmac, HS_SECRET } from './helpers/jwt.js'
 
-/** The shape check's verdict, `undefined` for a right shape (which hands back the signature's bytes). */
+/** The shape check's verdict, `undefined` for a right shape (which hands back where the signature is, or its bytes). */
 function shapeOf (token: string): string | undefined {
   const verdict = checkShape(token)
-  return Buffer.isBuffer(verdict) ? undefined : verdict
+  return typeof verdict === 'string' ? verdict : undefined
+}
+
+/** The same token with its signature part 200 characters longer (200 `A`s, zero bits, in front): checked by decoding. */
+function longSignature (token: string): string {
+  const dot = token.lastIndexOf('.')
+  return token.length - dot - 1 === 0 ? token : token.slice(0, dot + 1) + 'A'.repeat(200) + token.slice(dot + 1)
 }
 
 test('shape check: three canonical base64url parts, before any crypto', async t => {
   const valid = signDaprJwt({}, { key: HS_SECRET })
-  t.same(checkShape(valid), Buffer.from(valid.slice(valid.lastIndexOf('.') + 1), 'base64url'), 'the signature bytes')
+  t.equal(checkShape(valid), valid.lastIndexOf('.'), 'a short signature: where it starts, not decoded')
+  const long = longSignature(valid)
+  t.same(checkShape(long), Buffer.from(long.slice(long.lastIndexOf('.') + 1), 'base64url'), 'a long signature: its bytes')
+  t.equal(checkShape(`aQ.cQ.${'A'.repeat(128)}`), 5, '128 characters is still short')
+  t.ok(Buffer.isBuffer(checkShape(`aQ.cQ.${'A'.repeat(132)}`)), '132 is long')
   const cases: Array<[string, string | undefined]> = [
     ['', 'malformed'],
     ['abc', 'malformed'],
@@ -59,7 +70,11 @@ test('shape check: three canonical base64url parts, before any crypto', async t 
     ['aQ.c_.abcd', 'malformed'],
     ['aQ.cQ.' + 'A'.repeat(100_000), undefined]
   ]
-  for (const [token, expected] of cases) t.equal(shapeOf(token), expected, JSON.stringify(token).slice(0, 40))
+  for (const [token, expected] of cases) {
+    t.equal(shapeOf(token), expected, JSON.stringify(token).slice(0, 40))
+    // Every verdict holds whichever way the signature part is checked (by the pattern or by decoding).
+    t.equal(shapeOf(longSignature(token)), expected, `long: ${JSON.stringify(token).slice(0, 40)}`)
+  }
   // Re-spelling the signature's last character (same bytes under a lax decoder) is refused.
   const sig = valid.slice(valid.lastIndexOf('.') + 1)
   t.equal(sig.length % 4, 3)
@@ -148,14 +163,46 @@ test('signatureCheck: one KeyObject per key; wrong lengths and encodings are fal
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const check = signatureCheck('ES256', ec.publicKey)
   const input = 'a.b'
+  const token = (signature: Buffer, signed = input): string => `${signed}.${signature.toString('base64url')}`
   const raw = sign('sha256', Buffer.from(input), { key: ec.privateKey, dsaEncoding: 'ieee-p1363' })
-  t.equal(check(input, raw), true)
-  t.equal(check('a.c', raw), false)
-  t.equal(check(input, sign('sha256', Buffer.from(input), ec.privateKey)), false, 'DER')
-  t.equal(check(input, Buffer.alloc(0)), false)
+  t.equal(check(token(raw), 3, undefined), true)
+  t.equal(check(token(raw, 'a.c'), 3, undefined), false)
+  t.equal(check(token(raw), 3, raw), true, 'bytes the shape check decoded are used as they are')
+  t.equal(check(token(raw), 3, Buffer.alloc(64)), false)
+  t.equal(check(token(sign('sha256', Buffer.from(input), ec.privateKey)), 3, undefined), false, 'DER')
+  t.equal(check('a.b.', 3, undefined), false)
   const hmac = signatureCheck('HS384', createSecretKey(Buffer.from(HS_SECRET)))
   const mac = createHmac('sha384', HS_SECRET).update(input).digest()
-  t.equal(hmac(input, mac), true)
-  t.equal(hmac(input, mac.subarray(1)), false)
-  t.equal(hmac(input, Buffer.alloc(48)), false)
+  t.equal(hmac(token(mac), 3, undefined), true)
+  t.equal(hmac(token(mac.subarray(1)), 3, undefined), false)
+  t.equal(hmac(token(Buffer.alloc(48)), 3, undefined), false)
+  t.equal(hmac(token(mac), 3, mac), false, 'a signature long enough to be decoded is no HMAC')
+  // Signing inputs longer than the buffers kept for them.
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  for (const length of [4095, 4096, 4097, 8192, 8193, 20_000]) {
+    const signed = `${'e'.repeat(length - 2)}.f`
+    t.equal(hmac(token(createHmac('sha384', HS_SECRET).update(signed).digest(), signed), length, undefined), true, `HMAC over ${length} bytes`)
+    const rs = sign('sha256', Buffer.from(signed), rsa.privateKey)
+    t.equal(signatureCheck('RS256', rsa.publicKey)(token(rs, signed), length, rs), true, `RS256 over ${length} bytes`)
+  }
+})
+
+test('HMAC by one-shot hashes: the same bytes as createHmac for every digest, key length and input length', async t => {
+  for (const digest of ['sha256', 'sha384', 'sha512']) {
+    for (const keyLength of [1, 32, 63, 64, 65, 127, 128, 129, 300]) {
+      const secret = randomBytes(keyLength)
+      const key = createSecretKey(secret)
+      const oneShot = oneShotHmac(digest, key)
+      const stream = streamHmac(digest, key)
+      for (const length of [0, 1, 55, 56, 64, 119, 120, 4096, 4097, 10_000]) {
+        const text = randomBytes(length).toString('base64url').slice(0, length) + '.trailing'
+        const expected = createHmac(digest, secret).update(text.slice(0, length)).digest('base64url')
+        t.equal(oneShot(text, length), expected, `${digest}, ${keyLength}-byte key, ${length} bytes`)
+        t.equal(stream(text, length), expected)
+        // The kept buffer is reused: a shorter input after a longer one must not see its tail.
+        t.equal(oneShot(text, 1), createHmac(digest, secret).update(text.slice(0, 1)).digest('base64url'))
+      }
+    }
+  }
+  t.equal(hmacOf, typeof hash === 'function' ? oneShotHmac : streamHmac, 'the one-shot form where node:crypto has `hash`')
 })

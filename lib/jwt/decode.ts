@@ -20,12 +20,26 @@ const HEADER_MEMO_MAX_LENGTH = 512
 export function decodeObject (segment: string): Record<string, unknown> | undefined {
   let value: unknown
   try {
-    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
+    value = JSON.parse(utf8Of(segment))
   } catch {
     return undefined
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined
   return freezeParsed(value) ? value as Record<string, unknown> : undefined
+}
+
+/** Segments that decode to at most this many bytes are decoded into one buffer kept for it. */
+const SCRATCH_BYTES = 4096
+const scratch = Buffer.alloc(SCRATCH_BYTES)
+
+/**
+ * The text a base64url segment holds. Decoded into a kept buffer rather than a new one per segment
+ * (decoding is synchronous: no other call can see it half written); only the string is new.
+ */
+function utf8Of (segment: string): string {
+  // Four base64url characters carry three bytes.
+  if (segment.length > SCRATCH_BYTES / 3 * 4) return Buffer.from(segment, 'base64url').toString('utf8')
+  return scratch.toString('utf8', 0, scratch.write(segment, 'base64url'))
 }
 
 /**

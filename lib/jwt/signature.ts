@@ -1,11 +1,15 @@
-import { constants, createHmac, timingSafeEqual, verify, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto'
+import { constants, verify, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto'
+import { hmacOf } from './hmac.js'
 import type { JwtAlgorithm } from './types.js'
 
 /**
- * Checks one JWS signature (RFC 7515 section 5.2) over the signing input `header.payload` with a
- * key bound once. Never throws: anything node:crypto refuses is a wrong signature.
+ * Checks one JWS signature (RFC 7515 section 5.2) of a token that passed the shape check
+ * (lib/jwt/structure.ts): the signing input `header.payload` is `token[0, lastDot)`, the signature
+ * the base64url part after it, and `bytes` that part decoded when the shape check decoded it (a
+ * long part; a short one is left as text). The key is bound once. Never throws: anything
+ * node:crypto refuses is a wrong signature.
  */
-export type SignatureCheck = (input: string, signature: Buffer) => boolean
+export type SignatureCheck = (token: string, lastDot: number, bytes: Buffer | undefined) => boolean
 
 /** RFC 7518 section 3.4: an ES signature is R and S, each as long as the curve's order. */
 const ES_SIGNATURE_BYTES: Readonly<Record<string, number>> = { ES256: 64, ES384: 96, ES512: 132 }
@@ -31,20 +35,41 @@ export function signatureCheck (algorithm: JwtAlgorithm, key: KeyObject): Signat
   }
 }
 
-/** HS*: the HMAC of the input, compared in constant time with a signature of the same length. */
+/**
+ * HS*: the HMAC of the signing input as base64url, compared in constant time with the token's
+ * signature part. The shape check made that part canonical, so equal text is equal bytes, and
+ * nothing is decoded.
+ */
 function hmacCheck (digest: string, key: KeyObject): SignatureCheck {
-  return (input, signature) => {
-    const expected = createHmac(digest, key).update(input).digest()
-    return expected.length === signature.length && timingSafeEqual(expected, signature)
+  const mac = hmacOf(digest, key)
+  return (token, lastDot, bytes) => {
+    // No HMAC is long enough to have been decoded (HS512: 86 characters).
+    if (bytes !== undefined) return false
+    const expected = mac(token, lastDot)
+    const length = expected.length
+    const start = lastDot + 1
+    if (token.length - start !== length) return false
+    // Every character is looked at, whatever differs first: the time says nothing about the MAC.
+    let difference = 0
+    for (let i = 0; i < length; i++) difference |= token.charCodeAt(start + i) ^ expected.charCodeAt(i)
+    return difference === 0
   }
 }
 
+/** Signing inputs up to this length are handed to node:crypto from one kept buffer (verifying is synchronous). */
+const KEPT_INPUT_BYTES = 8192
+const input = Buffer.alloc(KEPT_INPUT_BYTES)
+
 /** RS*, PS*, ES*, EdDSA: node:crypto's one-shot verify. `length`: the exact signature length, or -1 for any. */
 function publicKeyCheck (digest: string | null, key: KeyObject | VerifyKeyObjectInput, length: number): SignatureCheck {
-  return (input, signature) => {
+  return (token, lastDot, bytes) => {
+    // A short part passed the shape check's pattern, canonically spelled: this decoding is exact.
+    const signature = bytes ?? Buffer.from(token.slice(lastDot + 1), 'base64url')
     if (length !== -1 && signature.length !== length) return false
+    // The signing input is ASCII: latin1 writes its characters as they are, with no slice made.
+    const data = lastDot <= KEPT_INPUT_BYTES ? input.subarray(0, input.write(token, 0, lastDot, 'latin1')) : Buffer.from(token.slice(0, lastDot), 'latin1')
     try {
-      return verify(digest, Buffer.from(input, 'latin1'), key, signature)
+      return verify(digest, data, key, signature)
     /* c8 ignore next 5 */
     } catch {
       // Unreachable with the keys algorithmsForKey admits (node:crypto answers false to any garbage

@@ -55,9 +55,8 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
    * The signature, then `crit`, then the claims: the order fast-jwt checked them in before, so a
    * token with several faults is refused for the same one.
    */
-  function finish (check: SignatureCheck, token: string, lastDot: number, signature: Buffer, header: JwtHeader, payload: JwtClaims, version: number | undefined, key: JwtKey | undefined, decoded: DecodedJwt | undefined): VerifyOutcome {
-    // The signature's bytes came from the shape check.
-    if (!check(token.slice(0, lastDot), signature)) return 'signature'
+  function finish (check: SignatureCheck, token: string, lastDot: number, bytes: Buffer | undefined, header: JwtHeader, payload: JwtClaims, version: number | undefined, key: JwtKey | undefined, decoded: DecodedJwt | undefined): VerifyOutcome {
+    if (!check(token, lastDot, bytes)) return 'signature'
     // RFC 7515 section 4.1.11: `crit` names extensions the recipient must understand; this one understands none.
     if (header.crit !== undefined) return 'malformed'
     const refusal = checkClaims(payload, config, Date.now())
@@ -79,14 +78,14 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
     return known
   }
 
-  function withKey (key: Resolved, token: string, lastDot: number, signature: Buffer, decoded: DecodedJwt, version: number | undefined): VerifyOutcome {
+  function withKey (key: Resolved, token: string, lastDot: number, bytes: Buffer | undefined, decoded: DecodedJwt, version: number | undefined): VerifyOutcome {
     // Nothing, or something that is no key at all (false, 0, a number): no key is known for the token.
     if (typeof key !== 'string' && (key === null || typeof key !== 'object')) return 'unknownKey'
     const verifier = verifierFor(key)
     if (typeof verifier === 'string') return verifier
     const { header, payload } = decoded
     const check = verifier.get(header.alg as string)
-    return check === undefined ? 'algorithm' : finish(check, token, lastDot, signature, header, payload, version, key, decoded)
+    return check === undefined ? 'algorithm' : finish(check, token, lastDot, bytes, header, payload, version, key, decoded)
   }
 
   /**
@@ -110,14 +109,14 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
   }
 
   /** Shows the resolver the decoded token (frozen: it cannot change what is verified or cached) and verifies with its key. */
-  function viaResolver (token: string, lastDot: number, signature: Buffer, request: FastifyRequest, header: JwtHeader, payload: JwtClaims, version: number | undefined): VerifyOutcome | PromiseLike<VerifyOutcome> {
+  function viaResolver (token: string, lastDot: number, bytes: Buffer | undefined, request: FastifyRequest, header: JwtHeader, payload: JwtClaims, version: number | undefined): VerifyOutcome | PromiseLike<VerifyOutcome> {
     // A resolver that names its issuers has no key for any other `iss`: the claim is wrong, as with `issuer`.
     if (issuers !== undefined && (typeof payload.iss !== 'string' || !issuers.includes(payload.iss))) return 'claim'
     const decoded: DecodedJwt = Object.freeze({ header, payload })
     // Called once per verification; its answer is final (no retry, no re-entry).
     const key = (resolver as NonNullable<typeof resolver>)(request, decoded)
-    if (isThenable<Resolved>(key)) return bounded(key, resolved => withKey(resolved, token, lastDot, signature, decoded, version))
-    return withKey(key, token, lastDot, signature, decoded, version)
+    if (isThenable<Resolved>(key)) return bounded(key, resolved => withKey(resolved, token, lastDot, bytes, decoded, version))
+    return withKey(key, token, lastDot, bytes, decoded, version)
   }
 
   /**
@@ -133,9 +132,10 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
 
   function reuse (hit: CacheEntry, key: Resolved, token: string, version: number | undefined): VerifyOutcome {
     if (sameKey(key, hit.key)) return hit.credential
-    // A token in the cache passed the shape check: exactly two dots, and a signature part that decodes as it did then.
-    const lastDot = token.indexOf('.', token.indexOf('.') + 1)
-    return withKey(key, token, lastDot, Buffer.from(token.slice(lastDot + 1), 'base64url'), hit.decoded as DecodedJwt, version)
+    // A token in the cache passed the shape check, so this gives its signature as it did then.
+    const shape = checkShape(token) as number | Buffer
+    const lastDot = typeof shape === 'number' ? shape : token.indexOf('.', token.indexOf('.') + 1)
+    return withKey(key, token, lastDot, typeof shape === 'number' ? undefined : shape, hit.decoded as DecodedJwt, version)
   }
 
   return {
@@ -145,14 +145,19 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
         const hit = cache.get(token, Date.now(), version)
         if (hit !== undefined) return hit.key === undefined ? hit.credential : recheck(hit, token, request, version)
       }
-      const signature = checkShape(token)
-      if (typeof signature === 'string') {
+      const shape = checkShape(token)
+      if (typeof shape === 'string') {
         // Two header lines reach Node joined as `a, b`: say so rather than "malformed".
-        return signature === 'malformed' && token.includes(', ') && sentMoreThanOnce(request, header) ? 'duplicate' : signature
+        return shape === 'malformed' && token.includes(', ') && sentMoreThanOnce(request, header) ? 'duplicate' : shape
       }
       // The shape check found exactly two dots. Forward scans only: the signature part is the longest.
       const firstDot = token.indexOf('.')
-      const lastDot = token.indexOf('.', firstDot + 1)
+      let lastDot = shape as number
+      let bytes: Buffer | undefined
+      if (typeof shape !== 'number') {
+        lastDot = token.indexOf('.', firstDot + 1)
+        bytes = shape
+      }
       const decodedHeader = headers.decode(token.slice(0, firstDot))
       if (decodedHeader === undefined) return 'malformed'
       const payload = decodeObject(token.slice(firstDot + 1, lastDot))
@@ -160,9 +165,9 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
       const algorithm = decodedHeader.alg
       if (typeof algorithm !== 'string' || !pinned.includes(algorithm)) return isNone(algorithm) ? 'unsigned' : 'algorithm'
       if (staticChecks !== undefined) {
-        return finish(staticChecks.get(algorithm) as SignatureCheck, token, lastDot, signature, decodedHeader, payload, undefined, undefined, undefined)
+        return finish(staticChecks.get(algorithm) as SignatureCheck, token, lastDot, bytes, decodedHeader, payload, undefined, undefined, undefined)
       }
-      return viaResolver(token, lastDot, signature, request, decodedHeader, payload, version)
+      return viaResolver(token, lastDot, bytes, request, decodedHeader, payload, version)
     }
   }
 }
