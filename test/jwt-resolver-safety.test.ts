@@ -1,6 +1,6 @@
 import { test, type Test } from 'tap'
 import Fastify from 'fastify'
-import { createHmac } from 'node:crypto'
+import { createHmac, generateKeyPairSync } from 'node:crypto'
 import daprTokenAuth, { signDaprJwt, type DaprJwtOptions, type JwtKey } from '../lib/index.js'
 import { jwtVerifier } from '../lib/jwt/verify.js'
 import { listen, send } from './helpers/http.js'
@@ -25,11 +25,14 @@ async function server (t: Test, jwt: DaprJwtOptions): Promise<{ port: number, lo
   return { port: (await listen(app)).port, logs }
 }
 
+// ES256 signatures are short (checked as text by the shape check), RS256 ones long (decoded there): both paths re-verify a hit.
+const rsaTenants = [generateKeyPairSync('rsa', { modulusLength: 2048 }), generateKeyPairSync('rsa', { modulusLength: 2048 })] as const
+const tenantKeys = [['ES256', tenantA, tenantB], ['RS256', ...rsaTenants]] as const
 for (const [mode, wrap] of [['sync', (key: JwtKey | undefined) => key], ['async', async (key: JwtKey | undefined) => await Promise.resolve(key)]] as const) {
-  test(`a ${mode} resolver picking the key by host: a token cached for tenant A is refused on tenant B's host`, async t => {
-    const keys: Record<string, JwtKey> = { 'a.test': tenantA.publicKey, 'b.test': tenantB.publicKey }
-    const { port } = await server(t, { key: request => wrap(keys[request.hostname]), algorithms: ['ES256'] })
-    const token = signDaprJwt({ sub: 'tenant-a-caller' }, { key: tenantA.privateKey, kid: 'k1' })
+  for (const [algorithm, ownKey, otherKey] of tenantKeys) test(`a ${mode} resolver picking the key by host: a token cached for tenant A is refused on tenant B's host (${algorithm})`, async t => {
+    const keys: Record<string, JwtKey> = { 'a.test': ownKey.publicKey, 'b.test': otherKey.publicKey }
+    const { port } = await server(t, { key: request => wrap(keys[request.hostname]), algorithms: [algorithm] })
+    const token = signDaprJwt({ sub: 'tenant-a-caller' }, { key: ownKey.privateKey, kid: 'k1' })
     for (let i = 0; i < 2; i++) {
       const ok = await send(port, 'GET', '/orders', { host: 'a.test', 'dapr-api-token': token })
       t.equal(ok.statusCode, 200, `tenant A, request ${i}`)
