@@ -2,6 +2,7 @@ import { normaliseTokens } from './compare.js'
 import { DaprTokenNotConfiguredError, DaprTokenOptionsError } from './errors.js'
 import { buildExemptMatcher, type ExemptMatcher, type ExemptOption } from './exempt.js'
 import { jwtVerifier } from './jwt/verify.js'
+import { checkOptionNames } from './option-names.js'
 import type { DaprJwtOptions } from './jwt/types.js'
 import { resolverVerifier, staticVerifier, type KeyResolver, type TokenList } from './keys/static.js'
 import { resolveGrpcOption, type GrpcDetection, type GrpcOption } from './grpc.js'
@@ -113,21 +114,9 @@ const OPTION_NAMES = ['role', 'token', 'keyResolver', 'jwt', 'envVar', 'header',
 /** What Fastify's `register()` itself reads from the same object. */
 const REGISTER_OPTION_NAMES = new Set(['prefix', 'logSerializers'])
 
-/**
- * A misspelt option (`tokens`, `exempts`) would otherwise be ignored in silence, leaving a default
- * in force: the env var instead of the intended tokens, health-only exemptions instead of the list.
- */
-function checkOptionNames (options: object): void {
-  for (const name of Object.keys(options)) {
-    if ((OPTION_NAMES as readonly string[]).includes(name) || REGISTER_OPTION_NAMES.has(name)) continue
-    const near = OPTION_NAMES.find(known => known.toLowerCase().startsWith(name.toLowerCase().slice(0, 4)))
-    fail(`unknown option \`${name}\`${near === undefined ? '' : ` (did you mean \`${near}\`?)`}; the options are ${OPTION_NAMES.map(known => `\`${known}\``).join(', ')}`)
-  }
-}
-
 export function resolveOptions (options: DaprTokenAuthOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
   if (options === null || typeof options !== 'object') fail('options must be an object')
-  checkOptionNames(options)
+  checkOptionNames(options, OPTION_NAMES, fail, '', REGISTER_OPTION_NAMES)
   const role = oneOf('role', options.role, ['app', 'sidecar'], 'app')
   const defaults = ROLE_DEFAULTS[role]
 

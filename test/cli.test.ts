@@ -8,6 +8,7 @@ import Fastify from 'fastify'
 import { createDecoder, createSigner, createVerifier } from 'fast-jwt'
 import { fingerprint as libFingerprint, signDaprJwt } from '../lib/index.js'
 import { listen } from './helpers/http.js'
+import { forgeHmac } from './helpers/jwt.js'
 import { CliError, EXIT, main, run, type CliIo } from '../lib/cli/index.js'
 import { explainMismatch } from '../lib/cli/verify.js'
 import { parseDuration } from '../lib/cli/sign.js'
@@ -343,8 +344,32 @@ test('verify --jwt-*: a JWT checked by the plugin\'s own jwt verifier, claims pr
     code: 1, stdout: 'refused: Expired Dapr API token (FST_DAPR_TOKEN_EXPIRED)\n', stderr: ''
   })
   const wrongIssuer = await cli(['verify', '--jwt-secret-env', 'S', '--iss', 'someone-else'], { stdin: good, env: { S: secret } })
-  t.equal(wrongIssuer.code, 1)
-  t.match(wrongIssuer.stdout, /^refused: .*\(FST_DAPR_TOKEN_CLAIM_MISMATCH\)\n$/)
+  t.same(wrongIssuer, { code: 1, stdout: 'refused: Dapr API token claim not allowed (FST_DAPR_TOKEN_CLAIM_MISMATCH): iss is "me", not --iss "someone-else"\n', stderr: '' })
+})
+
+test('verify --jwt-*: a refusal for a claim or the algorithm says which, and what was allowed', async t => {
+  const secret = 'jwt-secret-of-at-least-32-bytes!!'
+  const env = { S: secret }
+  const many = signDaprJwt({ sub: 'caller' }, { key: secret, issuer: 'me', audience: ['other', 'app'] })
+  t.same(await cli(['verify', '--jwt-secret-env', 'S', '--aud', 'app', '--sub', 'someone', '--iss', 'you'], { stdin: many, env }), {
+    code: 1, stdout: 'refused: Dapr API token claim not allowed (FST_DAPR_TOKEN_CLAIM_MISMATCH): iss is "me", not --iss "you"; sub is "caller", not --sub "someone"\n', stderr: ''
+  })
+  t.same(await cli(['verify', '--jwt-secret-env', 'S', '--aud', 'elsewhere'], { stdin: many, env }), {
+    code: 1, stdout: 'refused: Dapr API token claim not allowed (FST_DAPR_TOKEN_CLAIM_MISMATCH): aud is ["other","app"], not --aud "elsewhere"\n', stderr: ''
+  })
+  const stringExp = forgeHmac({ alg: 'HS256', typ: 'JWT' }, { exp: 'tomorrow' }, secret)
+  t.same(await cli(['verify', '--jwt-secret-env', 'S'], { stdin: stringExp, env }), {
+    code: 1, stdout: 'refused: Dapr API token claim not allowed (FST_DAPR_TOKEN_CLAIM_MISMATCH): a date claim (exp, nbf, iat) is not a number\n', stderr: ''
+  })
+  const long = 'a-64-byte-secret-for-hs512-a-64-byte-secret-for-hs512-a-64-byte!'
+  const hs512 = signDaprJwt({}, { key: long, algorithm: 'HS512' })
+  t.same(await cli(['verify', '--jwt-secret-env', 'L'], { stdin: hs512, env: { L: long } }), {
+    code: 1, stdout: 'refused: Dapr API token algorithm not allowed (FST_DAPR_TOKEN_ALGORITHM): the token says alg "HS512"; allowed: the one the key implies (pass --alg to allow another it fits)\n', stderr: ''
+  })
+  t.same(await cli(['verify', '--jwt-secret-env', 'L', '--alg', 'HS256', '--alg', 'HS384'], { stdin: hs512, env: { L: long } }), {
+    code: 1, stdout: 'refused: Dapr API token algorithm not allowed (FST_DAPR_TOKEN_ALGORITHM): the token says alg "HS512"; allowed: HS256, HS384\n', stderr: ''
+  })
+  t.equal((await cli(['verify', '--jwt-secret-env', 'L', '--alg', 'HS512'], { stdin: hs512, env: { L: long } })).code, 0)
 })
 
 test('verify --jwt-key-file takes a PEM public key or a JWK; --jwks-url a JWKS endpoint', async t => {
@@ -352,10 +377,16 @@ test('verify --jwt-key-file takes a PEM public key or a JWK; --jwks-url a JWKS e
   const dir = t.testdir({
     'public.pem': publicKey.export({ type: 'spki', format: 'pem' }) as string,
     'public.jwk': JSON.stringify(publicKey.export({ format: 'jwk' })),
-    'broken.jwk': '{ not json'
+    'broken.jwk': '{ not json',
+    'secret.hex': 'ab'.repeat(32),
+    'public.hex': publicKey.export({ type: 'spki', format: 'der' }).toString('hex')
   })
   const token = signDaprJwt({ sub: 'caller' }, { key: privateKey, kid: 'k1' })
-  for (const file of ['public.pem', 'public.jwk']) {
+  // Regression: a file holding no public key was handed on as text and verified as an HMAC secret.
+  t.same(await cli(['verify', '--jwt-key-file', join(dir, 'secret.hex')], { stdin: token }), {
+    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: the --jwt-key-file holds no public key (PEM, base64 or hex DER) and no JWK; for an HMAC secret use --jwt-secret-file\n' + HELP_HINT('verify')
+  })
+  for (const file of ['public.pem', 'public.jwk', 'public.hex']) {
     const result = await cli(['verify', '--jwt-key-file', join(dir, file)], { stdin: token })
     t.equal(result.code, 0, `${file}: ${result.stderr}`)
   }

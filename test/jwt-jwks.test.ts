@@ -199,6 +199,37 @@ test('endpoint answers that are refused: redirect, oversized, not JSON, not a ke
   }
 })
 
+// Regression: a body without a length was read whole (30 MB here) before the 1 MiB limit was applied.
+test('a JWKS body sent without a length stops being read once past 1 MiB: a 503, and most of it never sent', async t => {
+  const TOTAL = 32 * 1024 * 1024
+  const CHUNK = 64 * 1024
+  let produced = 0
+  const app = Fastify()
+  app.get('/endless', (_req, reply) => {
+    const body = new Readable({
+      highWaterMark: CHUNK,
+      read () {
+        if (produced >= TOTAL) return this.push(null)
+        produced += CHUNK
+        this.push(Buffer.alloc(CHUNK, 0x20))
+      }
+    })
+    return reply.header('content-type', 'application/json').send(body)
+  })
+  const { url } = await listen(app)
+  t.teardown(() => app.close())
+  const resolver = fromJwks({ url: `${url}/endless` })
+  t.teardown(() => resolver.close())
+  const verifying = Fastify()
+  await verifying.register(daprTokenAuth, { jwt: { key: resolver, algorithms: ['ES256'] } })
+  verifying.get('/', async () => 'ok')
+  t.teardown(() => verifying.close())
+  const res = await verifying.inject({ url: '/', headers: { 'dapr-api-token': token() } })
+  t.equal(res.statusCode, 503)
+  t.same(JSON.parse(res.body), { statusCode: 503, code: 'FST_DAPR_TOKEN_KEY_SOURCE_UNAVAILABLE', error: 'Service Unavailable', message: 'Dapr API token verification is temporarily unavailable' })
+  t.ok(produced < TOTAL / 2, `the endpoint was stopped early (${produced} of ${TOTAL} bytes made)`)
+})
+
 test('a set with several fitting keys needs a kid; an alg jose will not take from a JWKS is an unknown key', async t => {
   const { call } = await setup(t, {}, [{ ...k1.jwk, kid: undefined }, { ...k2.jwk, kid: undefined }])
   const noKid = await call(signDaprJwt({}, { key: k1.privateKey }))
@@ -234,7 +265,12 @@ test('fromJwks options are checked at creation', async t => {
     [{ issuers: [{ issuer: '' }] }, /non-empty string/],
     [{ issuers: ['dapr'] }, /is not a URL/],
     [{ url: 'https://a.test/jwks', timeoutMs: -1 }, /timeoutMs/],
-    [{ url: 'https://a.test/jwks', cooldownMs: 'soon' }, /cooldownMs/]
+    [{ url: 'https://a.test/jwks', cooldownMs: 'soon' }, /cooldownMs/],
+    // Regression: misspelt names were ignored, leaving the defaults (or, for `jwks_uri`, the issuer's well-known URL) in force.
+    [{ url: 'https://a.test/jwks', timeout: 1 }, /^Invalid fastify-dapr-token-auth options: fromJwks: unknown option `timeout` \(did you mean `timeoutMs`\?\); the options are `url`, `issuers`, `timeoutMs`, `cooldownMs`, `maxAgeMs`, `retryMs`, `allowHttp`, `headers`$/],
+    [{ url: 'https://a.test/jwks', cooldown: 1 }, /unknown option `cooldown` \(did you mean `cooldownMs`\?\)/],
+    [{ url: 'http://idp.internal/jwks', allowHTTP: true }, /unknown option `allowHTTP` \(did you mean `allowHttp`\?\)/],
+    [{ issuers: [{ issuer: 'https://a.test', jwks_uri: 'https://b.test/keys' }] }, /unknown option `issuers\[\]\.jwks_uri` \(did you mean `issuers\[\]\.jwksUri`\?\)/]
   ]
   for (const [options, message] of bad) {
     t.throws(() => fromJwks(options as FromJwksOptions), DaprTokenOptionsError)

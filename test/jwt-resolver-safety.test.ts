@@ -68,7 +68,18 @@ test('a cache hit counts only when the resolver names the same key: same value o
   answer = HS_SECRET
   const again = verifier.verify(token, request)
   answer = { kty: 'oct', k: Buffer.from(HS_SECRET).toString('base64url') }
-  t.not(verifier.verify(token, request), again, 'a JWK object is the same key only as the same object')
+  const fromJwk = verifier.verify(token, request)
+  t.not(fromJwk, again, 'a JWK after a string: verified again')
+  answer = { kty: 'oct', k: Buffer.from(HS_SECRET).toString('base64url') }
+  t.equal(verifier.verify(token, request), fromJwk, 'a fresh JWK with the same members: a hit')
+  answer = { kty: 'oct', k: Buffer.from(HS_SECRET).toString('base64url'), kid: 'other' }
+  t.not(verifier.verify(token, request), fromJwk, 'a JWK with a member more: verified again')
+  answer = { kty: 'oct' }
+  t.equal(verifier.verify(token, request), 'unusableKey', 'a JWK with a member less: verified in full, and refused')
+  answer = Object.assign(Object.create({ inherited: 'not a member' }) as object, { kty: 'oct', k: Buffer.from(HS_SECRET).toString('base64url') })
+  const withProto = verifier.verify(token, request)
+  t.match(withProto, { kind: 'jwt' })
+  t.equal(verifier.verify(token, request), withProto, 'inherited properties are no members: the same JWK, a hit')
 
   const objects = jwtVerifier({ key: () => answer, algorithms: ['ES256'] }, 'dapr-api-token')
   const es = signDaprJwt({}, { key: tenantA.privateKey })
@@ -77,6 +88,35 @@ test('a cache hit counts only when the resolver names the same key: same value o
   answer = tenantA.publicKey
   t.not(objects.verify(es, request), pem, 'a KeyObject after a string: verified again')
 })
+
+// Regression: keys were remembered by object identity, so a resolver rotating a Buffer or a JWK in
+// place kept verifying with the old key for the life of the process, cached or not.
+for (const cache of [true, false]) {
+  for (const [form, initial, rotate] of [
+    ['a Buffer changed with buffer.set()', () => Buffer.from(HS_SECRET), (key: JwtKey, next: string) => { (key as Buffer).set(Buffer.from(next)) }],
+    ['a JWK changed with Object.assign()', () => ({ kty: 'oct', k: Buffer.from(HS_SECRET).toString('base64url') }), (key: JwtKey, next: string) => { Object.assign(key, { k: Buffer.from(next).toString('base64url') }) }]
+  ] as const) {
+    test(`a key rotated in place (${form}, cache ${cache ? 'on' : 'off'}): the old key's tokens are refused, the new key's accepted`, async t => {
+      const key = initial()
+      const { port } = await server(t, { key: () => key, algorithms: ['HS256'], cache })
+      const next = HS_SECRET.replace('test', 'next')
+      const seen = signDaprJwt({ n: 1 }, { key: HS_SECRET })
+      const unseen = signDaprJwt({ n: 2 }, { key: HS_SECRET })
+      const fresh = signDaprJwt({ n: 3 }, { key: next })
+      t.equal((await send(port, 'GET', '/orders', { 'dapr-api-token': seen })).statusCode, 200, 'before the rotation')
+      t.equal((await send(port, 'GET', '/orders', { 'dapr-api-token': fresh })).statusCode, 401, 'the next key is not valid yet')
+      rotate(key, next)
+      for (const [name, token] of [['a token seen before', seen], ['a token never seen', unseen]] as const) {
+        const res = await send(port, 'GET', '/orders', { 'dapr-api-token': token })
+        t.equal(res.statusCode, 401, name)
+        t.same(JSON.parse(res.body), { statusCode: 401, code: 'FST_DAPR_TOKEN_BAD_SIGNATURE', error: 'Unauthorized', message: 'Invalid Dapr API token signature' }, name)
+      }
+      const ok = await send(port, 'GET', '/orders', { 'dapr-api-token': fresh })
+      t.equal(ok.statusCode, 200)
+      t.same(JSON.parse(ok.body), { daprToken: { kind: 'jwt', claims: JSON.parse(Buffer.from(fresh.split('.')[1] as string, 'base64url').toString()) } })
+    })
+  }
+}
 
 for (const value of [false, 0, 42, true, Symbol('no')]) {
   test(`a resolver returning ${String(value)} is a 401 unknown kid, not a 500`, async t => {

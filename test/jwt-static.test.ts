@@ -56,8 +56,6 @@ test('public keys of each type: the algorithm follows the key; a JWK string, byt
   t.same(await edCall(signDaprJwt({}, { key: ed.privateKey.export({ format: 'jwk' }) })), [200, undefined])
   const braces = await appWith(t, { key: '{not json, just a secret that starts with a brace}' })
   t.same(await braces(signDaprJwt({}, { key: '{not json, just a secret that starts with a brace}' })), [200, undefined])
-  const jsonNotJwk = await appWith(t, { key: '{"a":1}' })
-  t.same(await jsonNotJwk(signDaprJwt({}, { key: '{"a":1}' })), [200, undefined], 'JSON that is no JWK is a secret')
   const esCall = await appWith(t, { key: es384.publicKey })
   t.same(await esCall(signDaprJwt({}, { key: es384.privateKey.export({ type: 'pkcs8', format: 'pem' }) })), [200, undefined])
   t.same(await esCall(forgeHmac({ alg: 'HS256' }, {}, es384.publicPem)), [401, 'FST_DAPR_TOKEN_ALGORITHM'])
@@ -75,6 +73,22 @@ test('the jwt option is checked at registration: every mistake is FST_DAPR_TOKEN
     [{ key: 42 }, /a key must be a string/],
     [{ key: { kty: 'oct', k: '' } }, /the key is empty/],
     [{ key: { kty: 'oct' } }, /the key is empty/],
+    [{ key: 'short-secret' }, /the HMAC secret is too short: an HMAC secret must be at least as long as the hash: 32 bytes for HS256/],
+    [{ key: Buffer.alloc(31, 1) }, /the HMAC secret is too short/],
+    [{ key: { kty: 'oct', k: Buffer.alloc(16, 1).toString('base64url') } }, /the HMAC secret is too short/],
+    [{ key: 'x'.repeat(40), algorithms: ['HS512'] }, /HS512 cannot be verified with this HMAC secret \(it fits HS256\); an HMAC secret must be at least as long as the hash/],
+    [{ key: '{"a":1}' }, /the key is JSON but not a JWK/],
+    // Regression: misspelt names inside `jwt` were ignored, and the check they name was skipped.
+    [{ key: HS_SECRET, audiance: 'orders-app' }, /^Invalid fastify-dapr-token-auth options: unknown option `jwt.audiance` \(did you mean `jwt.audience`\?\); the options are `jwt.key`, `jwt.algorithms`, /],
+    [{ key: HS_SECRET, issuers: 'https://issuer.test' }, /unknown option `jwt.issuers` \(did you mean `jwt.issuer`\?\)/],
+    [{ key: HS_SECRET, requiredClaim: ['tenant'] }, /unknown option `jwt.requiredClaim` \(did you mean `jwt.requiredClaims`\?\)/],
+    [{ key: HS_SECRET, maxage: 10 }, /unknown option `jwt.maxage` \(did you mean `jwt.maxAge`\?\)/],
+    [{ key: HS_SECRET, algorithm: ['HS512'] }, /unknown option `jwt.algorithm` \(did you mean `jwt.algorithms`\?\)/],
+    [{ key: HS_SECRET, subjects: 'caller-1' }, /unknown option `jwt.subjects` \(did you mean `jwt.subject`\?\)/],
+    [{ key: HS_SECRET, cache: { maxSize: 1 } }, /unknown option `jwt.cache.maxSize`; the options are `jwt.cache.max`, `jwt.cache.ttl`/],
+    [{ key: HS_SECRET, cache: { max: 1, TTL: 5 } }, /unknown option `jwt.cache.TTL` \(did you mean `jwt.cache.ttl`\?\)/],
+    [{ key: '["not", "a", "key", "nor", "a", "secret"]' }, /the key is JSON but not a JWK/],
+    [{ key: JSON.stringify({ keys: [es.jwk] }) }, /a JWKS document .* pass one of its keys, or use fromJwks/],
     [{ key: { ...es.jwk, d: 'x' } }, /private JWK/],
     [{ key: { ...es.jwk, use: 'enc' } }, /not a signature key/],
     [{ key: { ...es.jwk, alg: 'ES384' } }, /cannot be verified with this public key/],

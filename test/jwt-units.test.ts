@@ -139,6 +139,18 @@ test('decodeObject: JSON objects only, deeply frozen, no __proto__ key at any de
   t.same(decodeObject(b64('{"a":"\\u0041","__proto":1}')), { a: 'A', __proto: 1 }, 'escapes and near-misses are fine')
 })
 
+test('decodeObject: bytes that are not UTF-8 are no JSON text; a U+FFFD the signer sent is kept', async t => {
+  const bytes = (...parts: Array<string | number[]>): string => Buffer.concat(parts.map(part => typeof part === 'string' ? Buffer.from(part) : Buffer.from(part))).toString('base64url')
+  for (const [name, bad] of [['0xff', [0xff]], ['0xfe', [0xfe]], ['an overlong NUL', [0xc0, 0x80]], ['a lone continuation byte', [0x80]], ['a truncated sequence', [0xe2, 0x82]], ['a surrogate', [0xed, 0xa0, 0x80]]] as const) {
+    t.equal(decodeObject(bytes('{"sub":"', [...bad], '"}')), undefined, name)
+    // Past the scratch buffer's size too.
+    t.equal(decodeObject(bytes('{"pad":"', 'x'.repeat(5000), '","sub":"', [...bad], '"}')), undefined, `${name}, long segment`)
+  }
+  t.same(decodeObject(bytes('{"sub":"\ufffd ünïcødé 🎉"}')), { sub: '\ufffd ünïcødé 🎉' }, 'U+FFFD sent as UTF-8 is a character like any other')
+  t.same(decodeObject(bytes('{"pad":"', 'x'.repeat(5000), '","sub":"\ufffd"}')), { pad: 'x'.repeat(5000), sub: '\ufffd' })
+  t.equal(new HeaderDecoder().decode(bytes('{"alg":"HS256","kid":"', [0xc0, 0x80], '"}')), undefined, 'in a header too')
+})
+
 test('checkClaims: the rules in order, with tolerance and maxAge in milliseconds', async t => {
   const rules = { toleranceMs: 5000, maxAgeMs: undefined, issuer: undefined, audience: undefined, subject: undefined, requiredClaims: [] }
   const now = 1_000_000_000

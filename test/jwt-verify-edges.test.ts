@@ -240,3 +240,18 @@ test('a key resolver sees the decoded token frozen: it cannot change what is ver
   t.match(await call(good), { ...ok, body: { claims: { iss: 'https://issuer.test', roles: ['a'] } } })
   t.match(await call(good), { ...ok, body: { claims: { iss: 'https://issuer.test', roles: ['a'] } } }, 'and again from the cache')
 })
+
+// Regression: bytes that are not UTF-8 were decoded lossily (each to U+FFFD) and the token accepted.
+test('a signed token whose payload or header bytes are not UTF-8 is a 401 FST_DAPR_TOKEN_MALFORMED', async t => {
+  const call = await server(t, { key: HS_SECRET })
+  const raw = (header: Buffer, payload: Buffer): string => {
+    const input = `${header.toString('base64url')}.${payload.toString('base64url')}`
+    return `${input}.${hs256(Buffer.from(input)).toString('base64url')}`
+  }
+  const header = Buffer.from('{"alg":"HS256"}')
+  const malformed = { status: 401, code: 'FST_DAPR_TOKEN_MALFORMED', body: { statusCode: 401, code: 'FST_DAPR_TOKEN_MALFORMED', error: 'Unauthorized', message: 'Malformed Dapr API token' } }
+  t.same(await call(raw(header, Buffer.concat([Buffer.from('{"sub":"'), Buffer.from([0xff]), Buffer.from('"}')]))), malformed, '0xff in the payload')
+  t.same(await call(raw(Buffer.concat([Buffer.from('{"alg":"HS256","kid":"'), Buffer.from([0xc0, 0x80]), Buffer.from('"}')]), Buffer.from('{}'))), malformed, 'an overlong NUL in the header')
+  const sent = await call(raw(header, Buffer.from('{"sub":"\ufffd ünïcødé 🎉"}')))
+  t.same(sent, { status: 200, code: undefined, body: { kind: 'jwt', claims: { sub: '\ufffd ünïcødé 🎉' } } }, 'U+FFFD and other characters sent as UTF-8')
+})

@@ -42,6 +42,15 @@ test('fromEnv fails closed when the variable is unset or blank, naming it', asyn
   t.throws(() => fromEnv(''), { code: 'FST_DAPR_TOKEN_OPTIONS' })
 })
 
+test('fromEnv options: an object with known names only (a misspelt `env` would read process.env instead)', async t => {
+  t.throws(() => fromEnv('MY_APP_TOKEN', { environment: { MY_APP_TOKEN: 'x' } } as never), {
+    code: 'FST_DAPR_TOKEN_OPTIONS',
+    message: 'Invalid fastify-dapr-token-auth options: fromEnv: unknown option `environment`; the options are `env`, `log`'
+  })
+  t.throws(() => fromEnv('MY_APP_TOKEN', { Env: {} } as never), { message: /unknown option `Env` \(did you mean `env`\?\)/ })
+  t.throws(() => fromEnv('MY_APP_TOKEN', null as never), { code: 'FST_DAPR_TOKEN_OPTIONS', message: /`fromEnv` options must be an object/ })
+})
+
 test('the plugin fails ready() for an empty fromEnv source and logs its keys by fingerprint otherwise', async t => {
   const empty = Fastify()
   empty.register(daprTokenAuth, { keyResolver: fromEnv('NOPE', { env: {} }) })

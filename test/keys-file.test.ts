@@ -294,7 +294,9 @@ test('options are checked when the source is created', async t => {
     [{ parse: 'lines' }, /`parse` must be a function/],
     [{ fingerprint: 'sha' }, /`fingerprint` must be a function/],
     [{ onChange: true }, /`onChange` must be a function/],
-    [null, /options must be an object/]
+    [null, /options must be an object/],
+    [{ debounce: 10 }, /^Invalid fastify-dapr-token-auth options: fromFile: unknown option `debounce` \(did you mean `debounceMs`\?\); the options are `parse`, /],
+    [{ grace: 0 }, /unknown option `grace` \(did you mean `graceMs`\?\)/]
   ]
   for (const [options, message] of bad) {
     t.throws(() => fromFile(path, options as FileSourceOptions), { code: 'FST_DAPR_TOKEN_OPTIONS', message }, JSON.stringify(options))

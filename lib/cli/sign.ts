@@ -1,11 +1,9 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto'
 import { createSigner, type Algorithm } from 'fast-jwt'
+import { HMAC_MIN_BYTES } from '../jwt/algorithms.js'
 import { listOption, stringOption, type Command, type OptionValues } from './command.js'
 import { CliError, EXIT } from './io.js'
 import { ARGV_WARNING, readSecret } from './secret-input.js'
-
-/** HMAC algorithms and the shortest secret each may use: RFC 7518 section 3.2 (at least the hash size). */
-const HMAC_MIN_BYTES: Readonly<Record<string, number>> = { HS256: 32, HS384: 48, HS512: 64 }
 
 /** Asymmetric algorithms and the private key each needs (`KeyObject.asymmetricKeyType`, and the EC curve). */
 const KEY_ALGORITHMS: Readonly<Record<string, { type: readonly string[], curve?: string, describe: string }>> = {

@@ -1,6 +1,8 @@
 import type { FastifyRequest } from 'fastify'
 import { refusalErrors } from '../errors.js'
+import { decodeObject } from '../jwt/decode.js'
 import { fromJwks, type JwksResolver } from '../jwt/jwks.js'
+import { prepareKey } from '../jwt/keys.js'
 import type { DaprJwtOptions, JwtAlgorithm } from '../jwt/types.js'
 import { resolveOptions } from '../options.js'
 import type { TokenVerifier } from '../verifier.js'
@@ -13,9 +15,16 @@ const KEY_OPTIONS = ['jwt-secret-file', 'jwt-secret-env', 'jwt-key-file', 'jwks-
 /** A request as the verifier sees it: no headers beyond the token, which it is handed directly. */
 const CLI_REQUEST = { headers: {}, raw: { rawHeaders: [] }, method: 'GET', url: '/', routeOptions: { config: {} } } as unknown as FastifyRequest
 
-/** `--jwt-key-file`: a PEM public key, or a JWK as JSON. */
+/**
+ * `--jwt-key-file`: a PEM public key, or a JWK as JSON. Anything else would reach the plugin as
+ * text and be taken as an HMAC secret: an HMAC secret has its own flag, so here it is a mistake.
+ */
 function parseKeyFile (text: string): DaprJwtOptions['key'] {
-  if (!text.startsWith('{')) return text
+  if (!text.startsWith('{')) {
+    const prepared = prepareKey(text)
+    if (typeof prepared !== 'string' && prepared.hmac) throw new CliError('the --jwt-key-file holds no public key (PEM, base64 or hex DER) and no JWK; for an HMAC secret use --jwt-secret-file')
+    return text
+  }
   try {
     return JSON.parse(text) as DaprJwtOptions['key']
   } catch {
@@ -84,12 +93,37 @@ export const jwtMode: VerifyMode = {
     release()
     if (typeof outcome === 'string') {
       const error = new refusalErrors[outcome]()
-      io.stdout(`refused: ${error.message} (${error.code})\n`)
+      io.stdout(`refused: ${error.message} (${error.code})${hint(outcome, token, jwt)}\n`)
       return EXIT.refused
     }
     io.stdout(`valid: JWT accepted; claims ${JSON.stringify((outcome as { claims: unknown }).claims)}\n`)
     return EXIT.ok
   }
+}
+
+/**
+ * For the operator, what a refusal was about: the token's `alg` against the allowed ones, or which
+ * of `iss`/`aud`/`sub` did not match. From the token's claims as sent (the signature has been
+ * checked by then for a claim refusal); never the token itself.
+ */
+function hint (reason: string, token: string, jwt: DaprJwtOptions): string {
+  // A refusal for the algorithm or a claim comes after both parts decoded.
+  const [header, payload] = token.split('.', 2).map(part => decodeObject(part) as Record<string, unknown>) as [Record<string, unknown>, Record<string, unknown>]
+  if (reason === 'algorithm') {
+    const allowed = jwt.algorithms === undefined ? 'the one the key implies (pass --alg to allow another it fits)' : jwt.algorithms.join(', ')
+    return `: the token says alg ${JSON.stringify(header.alg)}; allowed: ${allowed}`
+  }
+  if (reason !== 'claim') return ''
+  const wrong = (['issuer', 'audience', 'subject'] as const).filter(option => {
+    const expected = jwt[option]
+    const claim = payload[option.slice(0, 3)]
+    return expected !== undefined && !(Array.isArray(claim) && option === 'audience' ? claim.includes(expected) : claim === expected)
+  })
+  const said = (option: typeof wrong[number]): string => {
+    const claim = option.slice(0, 3)
+    return `${claim} is ${JSON.stringify(payload[claim])}, not --${claim} ${JSON.stringify(jwt[option])}`
+  }
+  return wrong.length === 0 ? ': a date claim (exp, nbf, iat) is not a number' : `: ${wrong.map(said).join('; ')}`
 }
 
 /** `(cause: ...)` for an error's chain: a refused connection, a timeout, an HTTP status. */

@@ -20,12 +20,27 @@ export function isHmac (algorithm: string): boolean {
 }
 
 /**
- * The algorithms a key can verify, from its type (and curve): never an HMAC one for a public key.
+ * RFC 7518 section 3.2: an HMAC key at least as long as the hash (HS256: 32 bytes, HS384: 48,
+ * HS512: 64). A shorter secret can be guessed offline from any one token it signed.
+ */
+export const HMAC_MIN_BYTES: Readonly<Record<string, number>> = { HS256: 32, HS384: 48, HS512: 64 }
+
+/** Said wherever a secret is refused for its length (never the secret itself). */
+export const HMAC_LENGTH_RULE = 'an HMAC secret must be at least as long as the hash: 32 bytes for HS256, 48 for HS384, 64 for HS512 (RFC 7518 section 3.2)'
+
+/** The HMAC algorithms a secret of this many bytes is long enough for. */
+export function hmacAlgorithmsFor (bytes: number): readonly JwtAlgorithm[] {
+  return HMAC_ALGORITHMS.filter(algorithm => bytes >= (HMAC_MIN_BYTES[algorithm] as number))
+}
+
+/**
+ * The algorithms a key can verify, from its type (and curve, or a secret's length): never an HMAC
+ * one for a public key.
  * `rsa-pss`-typed keys are left out (their own PSS parameters would need checking too); plain RSA
  * keys do PS256/384/512.
  */
 export function algorithmsForKey (key: KeyObject): readonly JwtAlgorithm[] {
-  if (key.type === 'secret') return HMAC_ALGORITHMS
+  if (key.type === 'secret') return hmacAlgorithmsFor(key.symmetricKeySize as number)
   switch (key.asymmetricKeyType) {
     case 'rsa': return RSA_ALGORITHMS
     case 'ec': {

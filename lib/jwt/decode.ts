@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import type { JwtHeader } from './types.js'
 
 /** Header segments remembered with their decoded header: one issuer sends the same header part every time. */
@@ -18,9 +19,11 @@ const HEADER_MEMO_MAX_LENGTH = 512
  * `JSON.parse` does.
  */
 export function decodeObject (segment: string): Record<string, unknown> | undefined {
+  const text = utf8Of(segment)
+  if (text === undefined) return undefined
   let value: unknown
   try {
-    value = JSON.parse(utf8Of(segment))
+    value = JSON.parse(text)
   } catch {
     return undefined
   }
@@ -33,13 +36,19 @@ const SCRATCH_BYTES = 4096
 const scratch = Buffer.alloc(SCRATCH_BYTES)
 
 /**
- * The text a base64url segment holds. Decoded into a kept buffer rather than a new one per segment
- * (decoding is synchronous: no other call can see it half written); only the string is new.
+ * The text a base64url segment holds, or `undefined` when its bytes are not UTF-8 (RFC 7519
+ * section 7.2, RFC 8259 section 8.1): decoding them would turn each bad byte into U+FFFD, so two
+ * different signed byte strings would read as the same claims. Decoded into a kept buffer rather
+ * than a new one per segment (decoding is synchronous: no other call can see it half written);
+ * only the string is new.
  */
-function utf8Of (segment: string): string {
+function utf8Of (segment: string): string | undefined {
   // Four base64url characters carry three bytes.
-  if (segment.length > SCRATCH_BYTES / 3 * 4) return Buffer.from(segment, 'base64url').toString('utf8')
-  return scratch.toString('utf8', 0, scratch.write(segment, 'base64url'))
+  const bytes = segment.length > SCRATCH_BYTES / 3 * 4 ? Buffer.from(segment, 'base64url') : scratch
+  const length = bytes === scratch ? scratch.write(segment, 'base64url') : bytes.length
+  const text = bytes.toString('utf8', 0, length)
+  // U+FFFD is rare in claims: only then are the bytes looked at again, to tell one sent from one made.
+  return text.includes('\ufffd') && !isUtf8(bytes.subarray(0, length)) ? undefined : text
 }
 
 /**

@@ -1,6 +1,7 @@
 import { KeyObject, type webcrypto } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { DaprTokenKeySourceUnavailableError, DaprTokenOptionsError } from '../errors.js'
+import { checkOptionNames } from '../option-names.js'
 import type { DecodedJwt, JwtHeader, JwtKeyResolver } from './types.js'
 
 /**
@@ -58,6 +59,7 @@ export interface JwksResolver extends JwtKeyResolver {
 
 /** A JWKS document larger than this is refused: a key set is a few kilobytes. */
 const MAX_JWKS_BYTES = 1024 * 1024
+const JWKS_OPTION_NAMES = ['url', 'issuers', 'timeoutMs', 'cooldownMs', 'maxAgeMs', 'retryMs', 'allowHttp', 'headers'] as const satisfies ReadonlyArray<keyof FromJwksOptions>
 
 const NO_MATCH = Symbol('no matching key')
 
@@ -206,8 +208,7 @@ class JwksEndpoint {
       await response.body?.cancel()
       throw new Error('JWKS document too large')
     }
-    const text = await response.text()
-    if (text.length > MAX_JWKS_BYTES) throw new Error('JWKS document too large')
+    const text = await boundedText(response, MAX_JWKS_BYTES)
     const local = createLocalJWKSet(JSON.parse(text)) as unknown as LocalSet
     if (text !== this.#text) {
       if (this.#text !== undefined) settings.version++
@@ -219,12 +220,29 @@ class JwksEndpoint {
 }
 
 /**
+ * The body as UTF-8 text, read no further than `limit` bytes: a body sent without a length (chunked)
+ * that runs past it is refused as soon as it does, before it fills memory.
+ */
+async function boundedText (response: Response, limit: number): Promise<string> {
+  const chunks: Uint8Array[] = []
+  let total = 0
+  // A 200 answer to a GET always has a body stream, if an empty one.
+  for await (const chunk of response.body as ReadableStream<Uint8Array>) {
+    total += chunk.byteLength
+    if (total > limit) throw new Error('JWKS document too large')
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks, total).toString('utf8')
+}
+
+/**
  * A key resolver for `jwt.key` that takes keys from JWKS endpoints, only ever from the ones given
  * here: `url` (one endpoint) or `issuers` (the token's `iss` selects one, by exact match). Use with
  * `jwt.algorithms` set to the public-key algorithms your issuer signs with.
  */
 export function fromJwks (options: FromJwksOptions): JwksResolver {
   if (options === null || typeof options !== 'object') fail('options must be an object { url } or { issuers }')
+  checkOptionNames(options, JWKS_OPTION_NAMES, fail)
   const allowHttp = options.allowHttp === true
   const settings: Settings = {
     timeoutMs: duration('timeoutMs', options.timeoutMs, 5000),
@@ -246,6 +264,7 @@ export function fromJwks (options: FromJwksOptions): JwksResolver {
     if (!Array.isArray(options.issuers) || options.issuers.length === 0) fail('pass `url`, or `issuers` as a non-empty array')
     const byIssuer = new Map<string, JwksEndpoint>()
     for (const entry of options.issuers) {
+      if (typeof entry === 'object' && entry !== null) checkOptionNames(entry, ['issuer', 'jwksUri'], fail, 'issuers[].')
       const { issuer, jwksUri } = typeof entry === 'string' ? { issuer: entry, jwksUri: undefined } : entry
       if (typeof issuer !== 'string' || issuer === '') fail('each issuer must be a non-empty string')
       const url = jwksUri ?? `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json`

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, createSecretKey, KeyObject, X509Certificate, type JsonWebKey } from 'node:crypto'
-import { algorithmsForKey } from './algorithms.js'
+import { algorithmsForKey, HMAC_LENGTH_RULE } from './algorithms.js'
 import type { JwtAlgorithm, JwtKey } from './types.js'
 
 /** A key made ready once: the KeyObject node:crypto verifies with, and what the key can verify. */
@@ -15,12 +15,16 @@ const PEM = '-----BEGIN'
 const PRIVATE = 'a private key was given where a public key is needed'
 /** Base64 or base64url text, line breaks allowed (a PEM body without its BEGIN/END lines). */
 const BASE64 = /^[A-Za-z0-9+/_\-\s]+={0,2}$/
+/** Hex text, as `openssl` and `xxd -p` print DER (line breaks and `:` separators allowed). */
+const HEX = /^(?:[0-9A-Fa-f]{2}[\s:]*)+$/
+/** A UTF-8 byte order mark, which Windows editors put at the start of a saved key file. */
+const BOM = Buffer.from([0xef, 0xbb, 0xbf])
 
 /**
  * Classifies and prepares a verification key, or says (without the key) why it cannot be used.
  * A key that is (or looks like) a public key or a JWK is never taken as an HMAC secret, whatever
- * the token's `alg` says: that is the algorithm-confusion forgery. Empty secrets and private keys
- * are refused.
+ * the token's `alg` says: that is the algorithm-confusion forgery (nor is a JWKS document or other
+ * JSON). Empty or short secrets and private keys are refused.
  */
 export function prepareKey (key: JwtKey): PreparedKey | string {
   try {
@@ -34,7 +38,9 @@ export function prepareKey (key: JwtKey): PreparedKey | string {
 }
 
 function fromText (key: string | Uint8Array): PreparedKey | string {
-  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key.buffer, key.byteOffset, key.byteLength)
+  let bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key.buffer, key.byteOffset, key.byteLength)
+  // Never part of a key: left in, it would hide a JWK or a PEM from the checks below.
+  if (bytes.subarray(0, 3).equals(BOM)) bytes = bytes.subarray(3)
   const text = bytes.toString('latin1')
   const trimmed = text.trim()
   if (trimmed === '') return 'the key is empty'
@@ -47,24 +53,35 @@ function fromText (key: string | Uint8Array): PreparedKey | string {
   // as DER bytes must never become an HMAC secret: that would accept HS256 tokens signed with it.
   const der = asDer(bytes, trimmed)
   if (der !== undefined) return der
-  if (trimmed.charCodeAt(0) === 0x7b /* { */) {
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(trimmed)
-    } catch {
-      parsed = undefined
-    }
-    if (parsed !== null && typeof parsed === 'object' && typeof (parsed as JsonWebKey).kty === 'string') {
-      return fromJwk(parsed as JsonWebKey)
-    }
+  const json = asJson(trimmed)
+  if (json !== undefined) return json
+  return fromKeyObject(createSecretKey(bytes))
+}
+
+/**
+ * Text that is a JSON object or array: a JWK, or a refusal. A JWKS document, or JSON of any other
+ * shape, is public data or a mistake, never a secret: taken as one, anyone holding the file could
+ * sign HS256 tokens with it.
+ */
+function asJson (trimmed: string): PreparedKey | string | undefined {
+  const first = trimmed.charCodeAt(0)
+  if (first !== 0x7b /* { */ && first !== 0x5b /* [ */) return undefined
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(trimmed)
+  } catch {
+    return undefined
   }
-  const secret = createSecretKey(bytes)
-  return { hmac: true, key: secret, algorithms: algorithmsForKey(secret) }
+  // Text starting with `{` or `[` that parses is an object or an array.
+  if (typeof (parsed as JsonWebKey).kty === 'string') return fromJwk(parsed as JsonWebKey)
+  if (Array.isArray((parsed as { keys?: unknown }).keys)) return 'a JWKS document (`{ keys: [...] }`) was given where one key is needed: pass one of its keys, or use fromJwks'
+  return 'the key is JSON but not a JWK'
 }
 
 /** The key DER (raw, or base64 text) holds: a public key, a certificate's key, or a refusal of a private key. */
 function asDer (bytes: Buffer, trimmed: string): PreparedKey | string | undefined {
   const candidates = [bytes]
+  if (HEX.test(trimmed)) candidates.push(Buffer.from(trimmed.replace(/[\s:]+/g, ''), 'hex'))
   if (BASE64.test(trimmed)) candidates.push(Buffer.from(trimmed.replace(/\s+/g, ''), trimmed.includes('-') || trimmed.includes('_') ? 'base64url' : 'base64'))
   for (const der of candidates) {
     const key = readDer(der)
@@ -98,8 +115,7 @@ function fromJwk (jwk: JsonWebKey): PreparedKey | string {
   if (jwk.kty === 'oct') {
     const secret = typeof jwk.k === 'string' ? Buffer.from(jwk.k, 'base64url') : Buffer.alloc(0)
     if (secret.length === 0) return 'the key is empty'
-    const key = createSecretKey(secret)
-    prepared = { hmac: true, key, algorithms: algorithmsForKey(key) }
+    prepared = fromKeyObject(createSecretKey(secret))
   } else {
     prepared = fromKeyObject(createPublicKey({ key: jwk, format: 'jwk' }))
   }
@@ -112,7 +128,9 @@ function fromKeyObject (key: KeyObject): PreparedKey | string {
   if (key.type === 'private') return PRIVATE
   if (key.type === 'secret') {
     if (key.symmetricKeySize === 0) return 'the key is empty'
-    return { hmac: true, key, algorithms: algorithmsForKey(key) }
+    const algorithms = algorithmsForKey(key)
+    if (algorithms.length === 0) return `the HMAC secret is too short: ${HMAC_LENGTH_RULE}`
+    return { hmac: true, key, algorithms }
   }
   // RFC 7518 section 3.3: RSA keys of 2048 bits or more.
   if ((key.asymmetricKeyDetails?.modulusLength ?? 2048) < 2048) return 'RSA keys shorter than 2048 bits are refused'

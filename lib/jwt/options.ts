@@ -1,5 +1,6 @@
 import { DaprTokenOptionsError } from '../errors.js'
-import { ALL_ALGORITHMS, isHmac } from './algorithms.js'
+import { checkOptionNames } from '../option-names.js'
+import { ALL_ALGORITHMS, HMAC_LENGTH_RULE, isHmac } from './algorithms.js'
 import { prepareKey, type PreparedKey } from './keys.js'
 import type { DaprJwtOptions, JwtAlgorithm, JwtKeyResolver } from './types.js'
 
@@ -19,6 +20,7 @@ export interface ResolvedJwtOptions {
   readonly resolverTimeoutMs: number
 }
 
+const JWT_OPTION_NAMES = ['key', 'algorithms', 'issuer', 'audience', 'subject', 'clockTolerance', 'maxAge', 'requiredClaims', 'cache', 'resolverTimeoutMs'] as const satisfies ReadonlyArray<keyof DaprJwtOptions>
 const DEFAULT_CACHE = { max: 1000, ttl: 60 }
 /** Longer than `fromJwks`'s own fetch timeout (5 s), so a slow JWKS fails with its own cause first. */
 const DEFAULT_RESOLVER_TIMEOUT_MS = 10_000
@@ -64,6 +66,7 @@ function checkCache (value: unknown): ResolvedJwtOptions['cache'] {
   if (value === false) return null
   if (value === undefined || value === true) return { max: DEFAULT_CACHE.max, ttlMs: DEFAULT_CACHE.ttl * 1000 }
   if (value === null || typeof value !== 'object') fail('`jwt.cache` must be true, false or { max, ttl }')
+  checkOptionNames(value, ['max', 'ttl'], fail, 'jwt.cache.')
   const { max = DEFAULT_CACHE.max, ttl = DEFAULT_CACHE.ttl } = value as { max?: unknown, ttl?: unknown }
   if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) fail('`jwt.cache.max` must be a positive integer')
   return { max, ttlMs: seconds('cache.ttl', ttl, true) as number }
@@ -80,6 +83,7 @@ function checkResolverTimeout (value: unknown): number {
 /** Validates the `jwt` option; every mistake throws `FST_DAPR_TOKEN_OPTIONS` with what to change. */
 export function resolveJwtOptions (options: DaprJwtOptions): ResolvedJwtOptions {
   if (options === null || typeof options !== 'object') fail('`jwt` must be an object such as { key, algorithms }')
+  checkOptionNames(options, JWT_OPTION_NAMES, fail, 'jwt.')
   const configured = checkAlgorithms(options.algorithms)
   let algorithms: readonly JwtAlgorithm[]
   let staticKey: PreparedKey | undefined
@@ -97,7 +101,8 @@ export function resolveJwtOptions (options: DaprJwtOptions): ResolvedJwtOptions 
     algorithms = configured ?? prepared.algorithms.slice(0, 1)
     const unfit = algorithms.filter(algorithm => !prepared.algorithms.includes(algorithm))
     if (unfit.length > 0 || algorithms.length === 0) {
-      fail(`\`jwt.algorithms\` ${unfit.join(', ')} cannot be verified with this ${prepared.hmac ? 'HMAC secret' : 'public key'} (it fits ${prepared.algorithms.join(', ')})`)
+      const rule = prepared.hmac ? `; ${HMAC_LENGTH_RULE}` : ''
+      fail(`\`jwt.algorithms\` ${unfit.join(', ')} cannot be verified with this ${prepared.hmac ? 'HMAC secret' : 'public key'} (it fits ${prepared.algorithms.join(', ')})${rule}`)
     }
     staticKey = prepared
   }

@@ -1,7 +1,7 @@
 import { createPrivateKey, KeyObject, type JsonWebKey } from 'node:crypto'
 import { createSigner } from 'fast-jwt'
 import { DaprTokenOptionsError } from '../errors.js'
-import { algorithmsForKey } from './algorithms.js'
+import { algorithmsForKey, HMAC_LENGTH_RULE, HMAC_MIN_BYTES, hmacAlgorithmsFor } from './algorithms.js'
 import type { JwtAlgorithm } from './types.js'
 
 /** How `signDaprJwt` signs. Durations are in seconds, as in the claims. */
@@ -33,7 +33,9 @@ export function signDaprJwt (claims: Record<string, unknown>, options: SignDaprJ
   const [material, fits] = signingKey(key)
   const chosen = algorithm ?? fits[0]
   if (chosen === undefined || !fits.includes(chosen)) {
-    throw new DaprTokenOptionsError(`signDaprJwt: algorithm ${String(chosen)} does not fit this key (it fits ${fits.join(', ') || 'nothing'})`)
+    const secret = typeof material !== 'string' && (chosen === undefined || HMAC_MIN_BYTES[chosen] !== undefined)
+    const why = secret ? `; ${HMAC_LENGTH_RULE}` : ''
+    throw new DaprTokenOptionsError(`signDaprJwt: algorithm ${String(chosen)} does not fit this key (it fits ${fits.join(', ') || 'nothing'})${why}`)
   }
   const sign = createSigner({
     key: material,
@@ -55,13 +57,13 @@ function signingKey (key: SignDaprJwtOptions['key']): [Buffer | string, readonly
   } else if (typeof key === 'string' || key instanceof Uint8Array) {
     const text = Buffer.from(key).toString('utf8')
     if (!PRIVATE_PEM.test(text)) {
-      if (text === '') return [Buffer.alloc(0), []]
-      return [Buffer.from(key), ['HS256', 'HS384', 'HS512']]
+      const secret = Buffer.from(key)
+      return [secret, hmacAlgorithmsFor(secret.length)]
     }
     object = createPrivateKey(text)
   } else if (key.kty === 'oct') {
     const secret = Buffer.from(String(key.k ?? ''), 'base64url')
-    return [secret, secret.length === 0 ? [] : ['HS256', 'HS384', 'HS512']]
+    return [secret, hmacAlgorithmsFor(secret.length)]
   } else {
     object = createPrivateKey({ key, format: 'jwk' })
   }

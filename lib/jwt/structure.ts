@@ -2,7 +2,10 @@
  * The shape check every token passes before any decoding of its JSON, any key lookup or any
  * crypto (RFC 7515 section 7.1, compact serialisation): exactly three base64url parts, the first
  * two non-empty, each canonical (RFC 4648 section 3.5: the unused bits of a part's last character
- * are zero, so one token has one spelling and a signature cannot be re-spelled).
+ * are zero, so one token has one spelling and a signature's bytes cannot be re-spelled). An ECDSA
+ * signature itself can be re-made by anyone as (r, n - s): the same claims under another token
+ * string, accepted here as by every JOSE library (about half of all signers emit the high s).
+ * It is only ever a separate cache entry.
  *
  * The header and payload parts are matched by one anchored regular expression (compiled to native
  * code, several times faster than a loop of `charCodeAt`; its classes exclude the dot, so it is

@@ -19,6 +19,16 @@ type KeyChecks = ReadonlyMap<string, SignatureCheck>
 /** A resolver's answer made usable: its signature checks, or why it cannot verify anything. */
 type KeyVerifier = KeyChecks | 'unusableKey' | 'algorithm'
 
+/**
+ * A resolver's key with its verifier, and the key as it was when that verifier was made: bytes and
+ * a JWK's members are copied, so a key the resolver changes in place (`buffer.set(next)`,
+ * `Object.assign(jwk, next)`) is seen as the new key it now is, never verified with the old one.
+ */
+interface KnownKey {
+  readonly verifier: KeyVerifier
+  readonly snapshot: JwtKey
+}
+
 /** Distinct keys a resolver hands out as strings, remembered with their checks (an object key lives in a WeakMap). */
 const STRING_KEYS_REMEMBERED = 64
 
@@ -41,8 +51,8 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
   const ttlMs = config.cache === null ? 0 : config.cache.ttlMs
   const headers = new HeaderDecoder()
   const staticChecks = config.staticKey === undefined ? undefined : keyChecks(algorithms, config.staticKey.key)
-  const byString = new Map<string, KeyVerifier>()
-  const byObject = new WeakMap<object, KeyVerifier>()
+  const byString = new Map<string, KnownKey>()
+  const byObject = new WeakMap<object, KnownKey>()
 
   function accept (token: string, claims: JwtClaims, version: number | undefined, key: JwtKey | undefined, decoded: DecodedJwt | undefined): JwtTokenCredential {
     // The claims came deeply frozen from decodeObject.
@@ -63,17 +73,21 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
     return refusal === undefined ? accept(token, payload, version, key, decoded) : refusal
   }
 
-  function verifierFor (key: JwtKey): KeyVerifier {
-    let known = typeof key === 'string' ? byString.get(key) : byObject.get(key)
-    if (known === undefined) {
-      known = keyVerifier(config, key)
-      if (typeof key === 'string') {
+  function knownKey (key: JwtKey): KnownKey {
+    if (typeof key === 'string') {
+      let known = byString.get(key)
+      if (known === undefined) {
+        known = { verifier: keyVerifier(config, key), snapshot: key }
         // Bounded: a resolver cannot grow this without limit.
         if (byString.size >= STRING_KEYS_REMEMBERED) byString.clear()
         byString.set(key, known)
-      } else {
-        byObject.set(key, known)
       }
+      return known
+    }
+    let known = byObject.get(key)
+    if (known === undefined || !unchanged(key, known.snapshot)) {
+      known = { verifier: keyVerifier(config, key), snapshot: snapshotOf(key) }
+      byObject.set(key, known)
     }
     return known
   }
@@ -81,11 +95,12 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
   function withKey (key: Resolved, token: string, lastDot: number, bytes: Buffer | undefined, decoded: DecodedJwt, version: number | undefined): VerifyOutcome {
     // Nothing, or something that is no key at all (false, 0, a number): no key is known for the token.
     if (typeof key !== 'string' && (key === null || typeof key !== 'object')) return 'unknownKey'
-    const verifier = verifierFor(key)
+    const { verifier, snapshot } = knownKey(key)
     if (typeof verifier === 'string') return verifier
     const { header, payload } = decoded
     const check = verifier.get(header.alg as string)
-    return check === undefined ? 'algorithm' : finish(check, token, lastDot, bytes, header, payload, version, key, decoded)
+    // The cache keeps the snapshot: a hit is checked against the key as it verified the token.
+    return check === undefined ? 'algorithm' : finish(check, token, lastDot, bytes, header, payload, version, snapshot, decoded)
   }
 
   /**
@@ -177,12 +192,44 @@ function isNone (algorithm: unknown): boolean {
   return typeof algorithm === 'string' && algorithm.toLowerCase() === 'none'
 }
 
-/** Whether a resolver's answer is the key a cached token verified with: the same value, or the same key material. */
+/**
+ * Whether a resolver's answer is the key a cached token verified with (`cached`, as snapshotted
+ * then): the same string or KeyObject, or equal key material (bytes, a KeyObject, a JWK's members).
+ */
 function sameKey (key: Resolved, cached: JwtKey | undefined): boolean {
   if (key === cached) return true
+  if (key === null || typeof key !== 'object' || cached === undefined || typeof cached !== 'object') return false
   if (key instanceof KeyObject) return cached instanceof KeyObject && key.equals(cached)
   if (key instanceof Uint8Array) return cached instanceof Uint8Array && Buffer.compare(key, cached) === 0
-  return false
+  return !(cached instanceof KeyObject) && !(cached instanceof Uint8Array) && sameMembers(key, cached)
+}
+
+/** A key object as it is now: bytes and JWKs copied (a KeyObject cannot change). */
+function snapshotOf (key: Exclude<JwtKey, string>): JwtKey {
+  if (key instanceof KeyObject) return key
+  if (key instanceof Uint8Array) return Buffer.from(key)
+  return Object.freeze({ ...key })
+}
+
+/** Whether a key object still holds what its snapshot does. */
+function unchanged (key: Exclude<JwtKey, string>, snapshot: JwtKey): boolean {
+  if (key instanceof KeyObject) return true
+  if (key instanceof Uint8Array) return Buffer.compare(key, snapshot as Uint8Array) === 0
+  return sameMembers(key, snapshot as object)
+}
+
+/** Two JWKs with the same own members, each the same value (key material is strings). */
+function sameMembers (key: object, other: object): boolean {
+  let count = 0
+  // Own members only, as the snapshot's spread copied them.
+  for (const name in key) {
+    if (Object.hasOwn(key, name)) {
+      if (!Object.hasOwn(other, name) || (key as Record<string, unknown>)[name] !== (other as Record<string, unknown>)[name]) return false
+      count++
+    }
+  }
+  for (const name in other) if (Object.hasOwn(other, name)) count--
+  return count === 0
 }
 
 /** A resolver's key checked and bound once: unusable, fitting none of the pinned algorithms, or its checks. */

@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { listen } from './http.js'
 
 /** Test key material, made once per process (key generation is the slow part). */
-export const HS_SECRET = 'test-hmac-secret-of-at-least-32-bytes!'
+export const HS_SECRET = 'test-hmac-secret-of-at-least-64-bytes-so-that-hs512-may-use-it-too!'
 
 export interface TestKeyPair {
   kid: string
