@@ -68,7 +68,13 @@ test('shape check: three canonical base64url parts, before any crypto', async t 
     ['aQabc.cQ.abcd', 'malformed'], // a header part of 4n+1 characters
     ['a-.cQ.abcd', 'malformed'], // a header part ending in '-' or '_' has spare bits set
     ['aQ.c_.abcd', 'malformed'],
-    ['aQ.cQ.' + 'A'.repeat(100_000), undefined]
+    ['aQ.cQ.' + 'A'.repeat(100_000), undefined],
+    // A character above U+00FF decodes as its low byte ('ł' is U+0142, 'B' 0x42): refused anywhere.
+    ['aQ.cQ.abc\u0142', 'malformed'],
+    ['a\u0142.cQ.abcd', 'malformed'],
+    ['aQ.c\u0142.abcd', 'malformed'],
+    ['aQ.cQ.ab\u00c1d', 'malformed'],
+    ['aQ.cQ.\ud83d\ude00', 'malformed']
   ]
   for (const [token, expected] of cases) {
     t.equal(shapeOf(token), expected, JSON.stringify(token).slice(0, 40))
@@ -80,6 +86,28 @@ test('shape check: three canonical base64url parts, before any crypto', async t 
   t.equal(sig.length % 4, 3)
   const respelled = valid.slice(0, -1) + String.fromCharCode(valid.charCodeAt(valid.length - 1) + 1)
   t.equal(shapeOf(respelled), 'malformed')
+})
+
+// The header and payload parts are not matched by a pattern: a character Node's decoder skips
+// makes the part decode short, and the decoder refuses it. Here each is signed as it stands, so only
+// that check stands between it and acceptance.
+test('a stray character in the header or payload part, correctly signed: malformed, never accepted', async t => {
+  const verifier = jwtVerifier({ key: HS_SECRET, cache: false }, 'dapr-api-token')
+  const request = {} as never
+  const header = b64({ alg: 'HS256', typ: 'JWT' })
+  const payload = b64({ sub: 'caller', scope: 'orders' })
+  const signed = (h: string, p: string): string => `${h}.${p}.${createHmac('sha256', HS_SECRET).update(`${h}.${p}`).digest('base64url')}`
+  t.match(verifier.verify(signed(header, payload), request), { kind: 'jwt' }, 'as made')
+  for (const stray of ['=', '==', ' ', '!', '\t', '\n', '\u0000', '~', '*', '%', '"', '\\', '\u007f', '====']) {
+    for (const at of [0, 4, 7]) {
+      const inHeader = header.slice(0, at) + stray + header.slice(at)
+      const inPayload = payload.slice(0, at) + stray + payload.slice(at)
+      t.equal(verifier.verify(signed(inHeader, payload), request), 'malformed', `header, ${JSON.stringify(stray)} at ${at}`)
+      t.equal(verifier.verify(signed(header, inPayload), request), 'malformed', `payload, ${JSON.stringify(stray)} at ${at}`)
+    }
+  }
+  t.equal(decodeObject(`${payload.slice(0, 5)} ${payload.slice(5)}`), undefined, 'decodeObject itself refuses it')
+  t.equal(decodeObject(`${'A'.repeat(6000)}=${b64({})}`), undefined, 'past the scratch buffer too')
 })
 
 test('verified cache: LRU bound, expiry and key version', async t => {

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer'
+import { decodedLength } from './structure.js'
 import type { JwtHeader } from './types.js'
 
 /** Header segments remembered with their decoded header: one issuer sends the same header part every time. */
@@ -9,7 +10,8 @@ const HEADER_MEMO_MAX_LENGTH = 512
 /**
  * The JSON object a base64url segment holds (RFC 7515 section 7.1, RFC 7519 section 7.2 step 10),
  * deeply frozen, or `undefined` when it is not one: not JSON, or JSON that is not an object (an
- * array, `null`, a number). The caller has checked the segment's alphabet (lib/jwt/structure.ts).
+ * array, `null`, a number), or whose characters are not all base64url. The caller has checked the
+ * token's shape (lib/jwt/structure.ts): no `+`, `/` or non-ASCII character, a canonical last character.
  *
  * Frozen because a decoded header is shared by every token with that header part, the decoded
  * token is shown to key resolvers, and verified claims are shared through the cache: no one may
@@ -43,9 +45,10 @@ const scratch = Buffer.alloc(SCRATCH_BYTES)
  * only the string is new.
  */
 function utf8Of (segment: string): string | undefined {
-  // Four base64url characters carry three bytes.
-  const bytes = segment.length > SCRATCH_BYTES / 3 * 4 ? Buffer.from(segment, 'base64url') : scratch
-  const length = bytes === scratch ? scratch.write(segment, 'base64url') : bytes.length
+  const length = decodedLength(segment.length)
+  const bytes = length > SCRATCH_BYTES ? Buffer.from(segment, 'base64url') : scratch
+  // Fewer bytes: the decoder skipped a character outside the alphabet (a space, `=`, a control character).
+  if ((bytes === scratch ? scratch.write(segment, 'base64url') : bytes.length) !== length) return undefined
   const text = bytes.toString('utf8', 0, length)
   // U+FFFD is rare in claims: only then are the bytes looked at again, to tell one sent from one made.
   return text.includes('\ufffd') && !isUtf8(bytes.subarray(0, length)) ? undefined : text
