@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { DaprTokenOptionsError } from './errors.js'
+import { checkOptionNames } from './option-names.js'
 
 /** A route that needs no token, named as the router knows it: the method and the registered pattern. */
 export interface ExemptRoute {
@@ -69,6 +70,7 @@ function parseExemptRoute (entry: string | ExemptRoute): { methods: string[], ur
     methods = (match[1] as string).split(',')
     url = match[2] as string
   } else if (entry !== null && typeof entry === 'object' && typeof entry.url === 'string') {
+    checkOptionNames(entry, ['method', 'url'], message => { throw new DaprTokenOptionsError(message) }, 'exempt[].')
     methods = typeof entry.method === 'string' ? [entry.method] : entry.method
     url = entry.url
   } else {

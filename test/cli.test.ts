@@ -357,9 +357,17 @@ test('verify --jwt-*: a refusal for a claim or the algorithm says which, and wha
   t.same(await cli(['verify', '--jwt-secret-env', 'S', '--aud', 'elsewhere'], { stdin: many, env }), {
     code: 1, stdout: 'refused: Dapr API token claim not allowed (FST_DAPR_TOKEN_CLAIM_MISMATCH): aud is ["other","app"], not --aud "elsewhere"\n', stderr: ''
   })
+  const noIss = signDaprJwt({ sub: 'caller' }, { key: secret })
+  t.same(await cli(['verify', '--jwt-secret-env', 'S', '--iss', 'me', '--sub', 'caller'], { stdin: noIss, env }), {
+    code: 1, stdout: 'refused: Dapr API token lacks a required claim (FST_DAPR_TOKEN_MISSING_CLAIM): the token has no iss (asked for by --iss)\n', stderr: ''
+  })
+  const oddAud = forgeHmac({ alg: 'HS256', typ: 'JWT' }, { aud: ['app', 5] }, secret)
+  t.same(await cli(['verify', '--jwt-secret-env', 'S', '--aud', 'app'], { stdin: oddAud, env }), {
+    code: 1, stdout: 'refused: Dapr API token claim not allowed (FST_DAPR_TOKEN_CLAIM_MISMATCH): a claim has the wrong type (exp, nbf and iat are numbers, iss and sub strings, aud a string or strings)\n', stderr: ''
+  })
   const stringExp = forgeHmac({ alg: 'HS256', typ: 'JWT' }, { exp: 'tomorrow' }, secret)
   t.same(await cli(['verify', '--jwt-secret-env', 'S'], { stdin: stringExp, env }), {
-    code: 1, stdout: 'refused: Dapr API token claim not allowed (FST_DAPR_TOKEN_CLAIM_MISMATCH): a date claim (exp, nbf, iat) is not a number\n', stderr: ''
+    code: 1, stdout: 'refused: Dapr API token claim not allowed (FST_DAPR_TOKEN_CLAIM_MISMATCH): a claim has the wrong type (exp, nbf and iat are numbers, iss and sub strings, aud a string or strings)\n', stderr: ''
   })
   const long = 'a-64-byte-secret-for-hs512-a-64-byte-secret-for-hs512-a-64-byte!'
   const hs512 = signDaprJwt({}, { key: long, algorithm: 'HS512' })
@@ -379,13 +387,20 @@ test('verify --jwt-key-file takes a PEM public key or a JWK; --jwks-url a JWKS e
     'public.jwk': JSON.stringify(publicKey.export({ format: 'jwk' })),
     'broken.jwk': '{ not json',
     'secret.hex': 'ab'.repeat(32),
+    'short.txt': 'not-a-key',
+    'secret.jwk': JSON.stringify({ kty: 'oct', k: Buffer.alloc(64, 1).toString('base64url') }),
     'public.hex': publicKey.export({ type: 'spki', format: 'der' }).toString('hex')
   })
   const token = signDaprJwt({ sub: 'caller' }, { key: privateKey, kid: 'k1' })
   // Regression: a file holding no public key was handed on as text and verified as an HMAC secret.
   t.same(await cli(['verify', '--jwt-key-file', join(dir, 'secret.hex')], { stdin: token }), {
-    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: the --jwt-key-file holds no public key (PEM, base64 or hex DER) and no JWK; for an HMAC secret use --jwt-secret-file\n' + HELP_HINT('verify')
+    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: the --jwt-key-file holds no public key (PEM, base64 or hex DER) and no public JWK; for an HMAC secret use --jwt-secret-file\n' + HELP_HINT('verify')
   })
+  for (const file of ['short.txt', 'secret.jwk']) {
+    const refused = await cli(['verify', '--jwt-key-file', join(dir, file)], { stdin: token })
+    t.same([refused.code, refused.stdout], [2, ''], file)
+    t.match(refused.stderr, /the --jwt-key-file holds no public key .* for an HMAC secret use --jwt-secret-file/, file)
+  }
   for (const file of ['public.pem', 'public.jwk', 'public.hex']) {
     const result = await cli(['verify', '--jwt-key-file', join(dir, file)], { stdin: token })
     t.equal(result.code, 0, `${file}: ${result.stderr}`)

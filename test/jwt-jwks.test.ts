@@ -270,7 +270,7 @@ test('fromJwks options are checked at creation', async t => {
     [{ url: 'https://a.test/jwks', timeout: 1 }, /^Invalid fastify-dapr-token-auth options: fromJwks: unknown option `timeout` \(did you mean `timeoutMs`\?\); the options are `url`, `issuers`, `timeoutMs`, `cooldownMs`, `maxAgeMs`, `retryMs`, `allowHttp`, `headers`$/],
     [{ url: 'https://a.test/jwks', cooldown: 1 }, /unknown option `cooldown` \(did you mean `cooldownMs`\?\)/],
     [{ url: 'http://idp.internal/jwks', allowHTTP: true }, /unknown option `allowHTTP` \(did you mean `allowHttp`\?\)/],
-    [{ issuers: [{ issuer: 'https://a.test', jwks_uri: 'https://b.test/keys' }] }, /unknown option `issuers\[\]\.jwks_uri` \(did you mean `issuers\[\]\.jwksUri`\?\)/]
+    [{ issuers: [{ issuer: 'https://a.test', jwks_uri: 'https://b.test/keys' }] }, /unknown option `issuers\[0\]\.jwks_uri` \(did you mean `issuers\[0\]\.jwksUri`\?\)/]
   ]
   for (const [options, message] of bad) {
     t.throws(() => fromJwks(options as FromJwksOptions), DaprTokenOptionsError)

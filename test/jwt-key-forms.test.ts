@@ -22,6 +22,7 @@ const hexSpki = spkiDer.toString('hex')
 const jwkJson = JSON.stringify(rsa.publicKey.export({ format: 'jwk' }))
 const withBom = (text: string): string => `\ufeff${text}`
 const rsaPem = rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string
+const pkcs1Der = rsa.publicKey.export({ type: 'pkcs1', format: 'der' })
 
 async function server (t: Test, key: JwtKey): Promise<number> {
   const app = Fastify()
@@ -44,7 +45,15 @@ for (const [name, key, secrets] of [
   ['hex SPKI text with line breaks and colons', hexSpki.replace(/(..)(?=.)/g, '$1:').replace(/.{48}/g, '$&\n'), [hexSpki]],
   ['a JWK file saved with a UTF-8 byte order mark', withBom(jwkJson), [withBom(jwkJson), jwkJson]],
   ['the same JWK as bytes with the byte order mark', Buffer.from(withBom(jwkJson)), [Buffer.from(withBom(jwkJson))]],
-  ['a PEM file saved with a UTF-8 byte order mark', withBom(rsaPem), [withBom(rsaPem), rsaPem]]
+  ['a PEM file saved with a UTF-8 byte order mark', withBom(rsaPem), [withBom(rsaPem), rsaPem]],
+  // Regression (the rest of this list): each of these was taken as an HMAC secret.
+  ['PKCS#1 RSAPublicKey DER bytes', pkcs1Der, [pkcs1Der]],
+  ['PKCS#1 RSAPublicKey as base64', pkcs1Der.toString('base64'), [pkcs1Der.toString('base64')]],
+  ['PKCS#1 RSAPublicKey as hex', pkcs1Der.toString('hex'), [pkcs1Der.toString('hex')]],
+  ['hex SPKI with a 0x prefix', `0x${hexSpki}`, [`0x${hexSpki}`]],
+  ['bare base64 SPKI with its line breaks escaped as \\n (an env var)', bareBase64.replace(/.{64}/g, '$&\\n'), [bareBase64.replace(/.{64}/g, '$&\\n')]],
+  ['a PEM with its line breaks escaped as \\n', rsaPem.replace(/\n/g, '\\n'), [rsaPem.replace(/\n/g, '\\n')]],
+  ['SPKI DER held in a latin1 string', spkiDer.toString('latin1'), [spkiDer.toString('latin1'), spkiDer]]
 ] as const) {
   test(`a public key given as ${name} is a public key: the HS256 forgery is a 401, a real RS256 token a 200`, async t => {
     const port = await server(t, key)
@@ -97,6 +106,8 @@ test('secrets that merely look like base64 or DER stay HMAC secrets', async t =>
   for (const secret of ['dGhpcyBpcyBhIHNlY3JldCBvZiAzMiBieXRlcyEhISE=' + 'QUJD'.repeat(5), derLike, '0'.repeat(64), '30' + 'ab'.repeat(31), derLike.toString('hex')]) {
     t.match(prepareKey(secret), { hmac: true, algorithms: ['HS256', 'HS384', 'HS512'] })
   }
+  t.match(prepareKey(Buffer.from([0x30])), /the HMAC secret is too short/, 'a lone SEQUENCE tag is no DER, and too short a secret')
+  t.match(prepareKey(Buffer.concat([Buffer.from([0x30, 0x80]), Buffer.alloc(62, 1)])), { hmac: true }, 'an indefinite length is no DER')
 })
 
 test('a JWKS document or other JSON given as the key is refused at registration, never taken as an HMAC secret', async t => {
@@ -128,4 +139,42 @@ test('a resolver answering with a JWKS document, a hex public key or a short sec
     t.equal(JSON.parse(res.body).code, code)
     await app.close()
   }
+})
+
+// Regression: key material that could not be read as a public key fell through to an HMAC secret.
+test('text or bytes that look like key material but are no readable public key are refused, never HMAC secrets', async t => {
+  const utf16 = (text: string): Buffer => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])
+  const sequence = Buffer.from([0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02]) // an ASN.1 SEQUENCE of two INTEGERs, such as a DER ECDSA signature
+  const encrypted = rsa.privateKey.export({ type: 'pkcs8', format: 'der', cipher: 'aes-256-cbc', passphrase: 'pass' })
+  const cases: Array<[string, JwtKey, RegExp]> = [
+    ['a quoted base64 SPKI (jq output)', JSON.stringify(bareBase64), /the key is JSON but not a JWK/],
+    ['a JWK with a trailing comma', jwkJson.replace(/}$/, ',}'), /the key looks like JSON but does not parse/],
+    ['a JWKS followed by a comment', `${JSON.stringify({ keys: [JSON.parse(jwkJson)] })} // keys`, /the key looks like JSON but does not parse/],
+    ['a PEM with four dashes', rsaPem.replace(/-----/g, '----'), /the key looks like PEM but cannot be read/],
+    ['UTF-16LE PEM (PowerShell >)', utf16(rsaPem), /the key is UTF-16 text: save it as UTF-8/],
+    ['UTF-16LE JWK', utf16(jwkJson), /UTF-16/],
+    ['another ASN.1 SEQUENCE as DER', sequence, /the key is DER \(ASN.1\) but no public key or certificate/],
+    ['the same as base64', sequence.toString('base64'), /the key is DER/],
+    ['an encrypted PKCS#8 private key as DER', encrypted, /a private key was given where a public key is needed/],
+    ['an RSA private key as PKCS#1 DER', rsa.privateKey.export({ type: 'pkcs1', format: 'der' }), /private key/],
+    ['a Proxy over a Buffer', new Proxy(Buffer.from('x'.repeat(64)), {}), /a key must be a string, bytes, a KeyObject or a JWK/],
+    ['a Proxy over a JWK', new Proxy({ kty: 'oct', k: Buffer.alloc(64, 1).toString('base64url') }, {}), /a key must be/]
+  ]
+  for (const [name, key, message] of cases) {
+    t.match(prepareKey(key), message, name)
+    const app = Fastify()
+    app.register(daprTokenAuth, { jwt: { key } })
+    await t.rejects(async () => { await app.ready() }, { code: 'FST_DAPR_TOKEN_OPTIONS', message }, name)
+    await app.close()
+  }
+})
+
+test('a binary secret that happens to start with the bytes of a byte order mark keeps them', async t => {
+  const secret = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.alloc(40, 0x5a)])
+  const port = await server(t, secret)
+  const ok = await send(port, 'GET', '/orders', { 'dapr-api-token': forged(secret) })
+  t.equal(ok.statusCode, 200)
+  const cut = await send(port, 'GET', '/orders', { 'dapr-api-token': forged(secret.subarray(3)) })
+  t.equal(cut.statusCode, 401)
+  t.equal(JSON.parse(cut.body).code, 'FST_DAPR_TOKEN_BAD_SIGNATURE')
 })

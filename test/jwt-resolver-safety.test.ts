@@ -73,7 +73,9 @@ test('a cache hit counts only when the resolver names the same key: same value o
   answer = { kty: 'oct', k: Buffer.from(HS_SECRET).toString('base64url') }
   t.equal(verifier.verify(token, request), fromJwk, 'a fresh JWK with the same members: a hit')
   answer = { kty: 'oct', k: Buffer.from(HS_SECRET).toString('base64url'), kid: 'other' }
-  t.not(verifier.verify(token, request), fromJwk, 'a JWK with a member more: verified again')
+  t.equal(verifier.verify(token, request), fromJwk, 'a `kid` is no key material: still a hit')
+  answer = { kty: 'oct', k: Buffer.from(HS_SECRET).toString('base64url'), alg: 'HS256' }
+  t.not(verifier.verify(token, request), fromJwk, 'a key member more (`alg`): verified again')
   answer = { kty: 'oct' }
   t.equal(verifier.verify(token, request), 'unusableKey', 'a JWK with a member less: verified in full, and refused')
   answer = Object.assign(Object.create({ inherited: 'not a member' }) as object, { kty: 'oct', k: Buffer.from(HS_SECRET).toString('base64url') })
@@ -117,6 +119,70 @@ for (const cache of [true, false]) {
     })
   }
 }
+
+// Regression: JWKs were compared by their own enumerable members, so two keys held as class
+// instances (members as prototype getters) looked alike: a token cached for tenant A passed on B.
+class SecretEntry {
+  readonly #secret: string
+  constructor (secret: string) { this.#secret = secret }
+  get kty (): string { return 'oct' }
+  get k (): string { return Buffer.from(this.#secret).toString('base64url') }
+}
+
+test('keys held as class instances (members as getters): a token cached for tenant A is refused on tenant B', async t => {
+  const keys: Record<string, SecretEntry> = { 'a.test': new SecretEntry(HS_SECRET), 'b.test': new SecretEntry(HS_SECRET.replace('test', 'tenb')) }
+  const { port } = await server(t, { key: request => keys[request.hostname] as unknown as JwtKey, algorithms: ['HS256'] })
+  const token = signDaprJwt({ sub: 'tenant-a-caller' }, { key: HS_SECRET })
+  t.equal((await send(port, 'GET', '/orders', { host: 'a.test', 'dapr-api-token': token })).statusCode, 200)
+  const cross = await send(port, 'GET', '/orders', { host: 'b.test', 'dapr-api-token': token })
+  t.equal(cross.statusCode, 401)
+  t.same(JSON.parse(cross.body), { statusCode: 401, code: 'FST_DAPR_TOKEN_BAD_SIGNATURE', error: 'Unauthorized', message: 'Invalid Dapr API token signature' })
+  const empty = await send(port, 'GET', '/orders', { host: 'c.test', 'dapr-api-token': token })
+  t.equal(JSON.parse(empty.body).code, 'FST_DAPR_TOKEN_UNKNOWN_KID')
+})
+
+for (const cache of [true, false]) {
+  test(`a JWK member that is not enumerable or inherited, rotated in place (cache ${cache ? 'on' : 'off'}): the new key verifies, the old one no longer`, async t => {
+    const b64k = (secret: string): string => Buffer.from(secret).toString('base64url')
+    const next = HS_SECRET.replace('test', 'next')
+    const hidden = { kty: 'oct' }
+    Object.defineProperty(hidden, 'k', { value: b64k(HS_SECRET), writable: true, enumerable: false })
+    const proto = { kty: 'oct', k: b64k(HS_SECRET) }
+    const inherited = Object.create(proto) as object
+    for (const [name, key, rotate] of [
+      ['not enumerable', hidden, () => { (hidden as unknown as { k: string }).k = b64k(next) }],
+      ['inherited', inherited, () => { proto.k = b64k(next) }]
+    ] as const) {
+      const { port } = await server(t, { key: () => key as JwtKey, algorithms: ['HS256'], cache })
+      const old = signDaprJwt({ n: 1 }, { key: HS_SECRET })
+      t.equal((await send(port, 'GET', '/orders', { 'dapr-api-token': old })).statusCode, 200, `${name}: before`)
+      rotate()
+      t.equal(JSON.parse((await send(port, 'GET', '/orders', { 'dapr-api-token': old })).body).code, 'FST_DAPR_TOKEN_BAD_SIGNATURE', `${name}: the old key's token`)
+      t.equal((await send(port, 'GET', '/orders', { 'dapr-api-token': signDaprJwt({ n: 2 }, { key: next }) })).statusCode, 200, `${name}: the new key's token`)
+    }
+  })
+}
+
+test('a key whose getter answers differently from one read to the next: what verifies is what is compared', async t => {
+  let current = HS_SECRET
+  const shifty = { kty: 'oct', get k () { return Buffer.from(current).toString('base64url') } }
+  const { port } = await server(t, { key: () => shifty as unknown as JwtKey, algorithms: ['HS256'] })
+  const a = signDaprJwt({ n: 1 }, { key: HS_SECRET })
+  t.equal((await send(port, 'GET', '/orders', { 'dapr-api-token': a })).statusCode, 200)
+  current = HS_SECRET.replace('test', 'next')
+  t.equal(JSON.parse((await send(port, 'GET', '/orders', { 'dapr-api-token': a })).body).code, 'FST_DAPR_TOKEN_BAD_SIGNATURE', 'cached, but the key now reads otherwise')
+})
+
+test('a resolver answering with a Proxy (over a Buffer or a JWK) gets a 401 unusable key, never a 500 or a pass', async t => {
+  for (const proxy of [new Proxy(Buffer.from(HS_SECRET), {}), new Proxy({ kty: 'oct', k: Buffer.from(HS_SECRET).toString('base64url') }, {})]) {
+    const { port } = await server(t, { key: () => proxy as unknown as JwtKey, algorithms: ['HS256'] })
+    for (let i = 0; i < 2; i++) {
+      const res = await send(port, 'GET', '/orders', { 'dapr-api-token': signDaprJwt({}, { key: HS_SECRET }) })
+      t.equal(res.statusCode, 401)
+      t.equal(JSON.parse(res.body).code, 'FST_DAPR_TOKEN_UNUSABLE_KEY')
+    }
+  }
+})
 
 for (const value of [false, 0, 42, true, Symbol('no')]) {
   test(`a resolver returning ${String(value)} is a 401 unknown kid, not a 500`, async t => {

@@ -42,6 +42,7 @@ const BAD_OPTIONS: Array<[string, unknown, string]> = [
   ['exempt null entry', { token: 't', exempt: [null] }, "each exempt entry must be a string like 'GET /healthz' or an object { method, url }"],
   ['exempt empty method list', { token: 't', exempt: [{ method: [], url: '/healthz' }] }, 'exempt route "/healthz" needs upper-case HTTP method names, such as \'GET\''],
   ['exempt method not a string', { token: 't', exempt: [{ method: 1, url: '/healthz' }] }, 'exempt route "/healthz" needs upper-case HTTP method names, such as \'GET\''],
+  ['an exempt object with a misspelt member (regression: ignored in silence)', { token: 't', exempt: [{ methods: ['GET'], url: '/healthz' }] }, 'unknown option `exempt[].methods` (did you mean `exempt[].method`?); the options are `exempt[].method`, `exempt[].url`'],
   ['a misspelt option (regression: ignored in silence, leaving the env var in force)', { tokens: ['t'] }, 'unknown option `tokens` (did you mean `token`?); the options are `role`, `token`, `keyResolver`, `jwt`, `envVar`, `header`, `exempt`, `stripHeader`, `addHook`, `errorResponse`, `whenUnconfigured`, `logLevel`, `grpc`'],
   ['an option nothing resembles', { token: 't', colour: 'red' }, 'unknown option `colour`; the options are `role`, `token`, `keyResolver`, `jwt`, `envVar`, `header`, `exempt`, `stripHeader`, `addHook`, `errorResponse`, `whenUnconfigured`, `logLevel`, `grpc`'],
   ['exempt url without a slash', { token: 't', exempt: ['GET healthz'] }, 'exempt url "healthz" must be a route pattern starting with \'/\'']

@@ -3,7 +3,7 @@ import { refusalErrors } from '../errors.js'
 import { decodeObject } from '../jwt/decode.js'
 import { fromJwks, type JwksResolver } from '../jwt/jwks.js'
 import { prepareKey } from '../jwt/keys.js'
-import type { DaprJwtOptions, JwtAlgorithm } from '../jwt/types.js'
+import type { DaprJwtOptions, JwtAlgorithm, JwtKey } from '../jwt/types.js'
 import { resolveOptions } from '../options.js'
 import type { TokenVerifier } from '../verifier.js'
 import { listOption, stringOption, type VerifyMode } from './command.js'
@@ -19,17 +19,21 @@ const CLI_REQUEST = { headers: {}, raw: { rawHeaders: [] }, method: 'GET', url: 
  * `--jwt-key-file`: a PEM public key, or a JWK as JSON. Anything else would reach the plugin as
  * text and be taken as an HMAC secret: an HMAC secret has its own flag, so here it is a mistake.
  */
-function parseKeyFile (text: string): DaprJwtOptions['key'] {
-  if (!text.startsWith('{')) {
-    const prepared = prepareKey(text)
-    if (typeof prepared !== 'string' && prepared.hmac) throw new CliError('the --jwt-key-file holds no public key (PEM, base64 or hex DER) and no JWK; for an HMAC secret use --jwt-secret-file')
-    return text
+function parseKeyFile (text: string): JwtKey {
+  let key: JwtKey = text
+  if (text.startsWith('{')) {
+    try {
+      key = JSON.parse(text) as JwtKey
+    } catch {
+      throw new CliError('the --jwt-key-file holds neither a PEM key nor a JWK in JSON')
+    }
   }
-  try {
-    return JSON.parse(text) as DaprJwtOptions['key']
-  } catch {
-    throw new CliError('the --jwt-key-file holds neither a PEM key nor a JWK in JSON')
+  // A secret (an `oct` JWK, or text that is no key and would become one, however short): not here.
+  const prepared = prepareKey(key)
+  if (typeof prepared === 'string' ? prepared.includes('HMAC secret') : prepared.hmac) {
+    throw new CliError('the --jwt-key-file holds no public key (PEM, base64 or hex DER) and no public JWK; for an HMAC secret use --jwt-secret-file')
   }
+  return key
 }
 
 /** JWT verification with the plugin's `jwt` option: a secret, a public key or JWK, or a JWKS endpoint. */
@@ -113,8 +117,14 @@ function hint (reason: string, token: string, jwt: DaprJwtOptions): string {
     const allowed = jwt.algorithms === undefined ? 'the one the key implies (pass --alg to allow another it fits)' : jwt.algorithms.join(', ')
     return `: the token says alg ${JSON.stringify(header.alg)}; allowed: ${allowed}`
   }
+  const claims = ['issuer', 'audience', 'subject'] as const
+  if (reason === 'missingClaim') {
+    // Only --iss, --aud and --sub make a claim required here.
+    const absent = claims.filter(option => jwt[option] !== undefined && payload[option.slice(0, 3)] === undefined)
+    return `: the token has no ${absent.map(option => option.slice(0, 3)).join(', ')} (asked for by ${absent.map(option => `--${option.slice(0, 3)}`).join(', ')})`
+  }
   if (reason !== 'claim') return ''
-  const wrong = (['issuer', 'audience', 'subject'] as const).filter(option => {
+  const wrong = claims.filter(option => {
     const expected = jwt[option]
     const claim = payload[option.slice(0, 3)]
     return expected !== undefined && !(Array.isArray(claim) && option === 'audience' ? claim.includes(expected) : claim === expected)
@@ -123,7 +133,7 @@ function hint (reason: string, token: string, jwt: DaprJwtOptions): string {
     const claim = option.slice(0, 3)
     return `${claim} is ${JSON.stringify(payload[claim])}, not --${claim} ${JSON.stringify(jwt[option])}`
   }
-  return wrong.length === 0 ? ': a date claim (exp, nbf, iat) is not a number' : `: ${wrong.map(said).join('; ')}`
+  return wrong.length === 0 ? ': a claim has the wrong type (exp, nbf and iat are numbers, iss and sub strings, aud a string or strings)' : `: ${wrong.map(said).join('; ')}`
 }
 
 /** `(cause: ...)` for an error's chain: a refused connection, a timeout, an HTTP status. */

@@ -263,8 +263,8 @@ export function fromJwks (options: FromJwksOptions): JwksResolver {
   } else {
     if (!Array.isArray(options.issuers) || options.issuers.length === 0) fail('pass `url`, or `issuers` as a non-empty array')
     const byIssuer = new Map<string, JwksEndpoint>()
-    for (const entry of options.issuers) {
-      if (typeof entry === 'object' && entry !== null) checkOptionNames(entry, ['issuer', 'jwksUri'], fail, 'issuers[].')
+    for (const [index, entry] of options.issuers.entries()) {
+      if (typeof entry === 'object' && entry !== null) checkOptionNames(entry, ['issuer', 'jwksUri'], fail, `issuers[${index}].`)
       const { issuer, jwksUri } = typeof entry === 'string' ? { issuer: entry, jwksUri: undefined } : entry
       if (typeof issuer !== 'string' || issuer === '') fail('each issuer must be a non-empty string')
       const url = jwksUri ?? `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json`

@@ -1,4 +1,5 @@
-import { createPrivateKey, createPublicKey, createSecretKey, KeyObject, X509Certificate, type JsonWebKey } from 'node:crypto'
+import { createPrivateKey, createPublicKey, createSecretKey, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto'
+import { isKeyObject, isProxy, isUint8Array } from 'node:util/types'
 import { algorithmsForKey, HMAC_LENGTH_RULE } from './algorithms.js'
 import type { JwtAlgorithm, JwtKey } from './types.js'
 
@@ -11,7 +12,6 @@ export interface PreparedKey {
   readonly algorithms: readonly JwtAlgorithm[]
 }
 
-const PEM = '-----BEGIN'
 const PRIVATE = 'a private key was given where a public key is needed'
 /** Base64 or base64url text, line breaks allowed (a PEM body without its BEGIN/END lines). */
 const BASE64 = /^[A-Za-z0-9+/_\-\s]+={0,2}$/
@@ -19,6 +19,11 @@ const BASE64 = /^[A-Za-z0-9+/_\-\s]+={0,2}$/
 const HEX = /^(?:[0-9A-Fa-f]{2}[\s:]*)+$/
 /** A UTF-8 byte order mark, which Windows editors put at the start of a saved key file. */
 const BOM = Buffer.from([0xef, 0xbb, 0xbf])
+/** UTF-16 byte order marks (PowerShell's `>` writes UTF-16LE). */
+const UTF16_LE = Buffer.from([0xff, 0xfe])
+const UTF16_BE = Buffer.from([0xfe, 0xff])
+/** PEM armour, or something meant as one: a run of dashes and BEGIN. */
+const ARMOUR = /-{2,}\s*BEGIN [A-Z0-9 ]+-{2,}/
 
 /**
  * Classifies and prepares a verification key, or says (without the key) why it cannot be used.
@@ -28,61 +33,81 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf])
  */
 export function prepareKey (key: JwtKey): PreparedKey | string {
   try {
-    if (key instanceof KeyObject) return fromKeyObject(key)
-    if (typeof key === 'string' || key instanceof Uint8Array) return fromText(key)
-    if (key !== null && typeof key === 'object' && typeof key.kty === 'string') return fromJwk(key)
+    // `util.types`, not `instanceof`: a Proxy passes `instanceof` and hands back other bytes.
+    if (isKeyObject(key)) return fromKeyObject(key)
+    if (typeof key === 'string' || isUint8Array(key)) return fromText(key)
+    if (key !== null && typeof key === 'object' && !isProxy(key) && typeof key.kty === 'string') return fromJwk(key)
   } catch {
     return 'the key cannot be parsed'
   }
   return 'a key must be a string, bytes, a KeyObject or a JWK'
 }
 
+/**
+ * A string or bytes key: a public key in any of its text or binary forms, a JWK as JSON, or else an
+ * HMAC secret. Anything that looks like key material but cannot be read as a public key is refused
+ * rather than taken as a secret: that mistake is the algorithm-confusion forgery (an HS256 token
+ * signed with the public text as the secret). Raw key bytes with no structure (an EC point, a bare
+ * Ed25519 key) cannot be told from a random secret: give public keys as PEM, SPKI, a certificate or
+ * a JWK, and pin `algorithms`.
+ */
 function fromText (key: string | Uint8Array): PreparedKey | string {
-  let bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key.buffer, key.byteOffset, key.byteLength)
-  // Never part of a key: left in, it would hide a JWK or a PEM from the checks below.
-  if (bytes.subarray(0, 3).equals(BOM)) bytes = bytes.subarray(3)
-  const text = bytes.toString('latin1')
-  const trimmed = text.trim()
-  if (trimmed === '') return 'the key is empty'
-  if (text.includes(PEM)) {
-    // Private keys do not belong in a verifier; refusing them also catches a swapped config.
-    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) return PRIVATE
-    return fromKeyObject(createPublicKey(bytes.toString('utf8')))
-  }
-  // A public key without PEM armour (Keycloak's realm `public_key` is the bare base64 SPKI body) or
-  // as DER bytes must never become an HMAC secret: that would accept HS256 tokens signed with it.
-  const der = asDer(bytes, trimmed)
-  if (der !== undefined) return der
-  const json = asJson(trimmed)
-  if (json !== undefined) return json
+  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key.buffer, key.byteOffset, key.byteLength)
+  if (bytes.toString('latin1').trim() === '') return 'the key is empty'
+  if (startsWith(bytes, UTF16_LE) || startsWith(bytes, UTF16_BE)) return 'the key is UTF-16 text: save it as UTF-8'
+  // A UTF-8 byte order mark hides a JWK or a PEM from the checks below; a secret keeps its bytes as given.
+  const body = startsWith(bytes, BOM) ? bytes.subarray(3) : bytes
+  const text = unescapeNewlines(body.toString('latin1')).trim()
+  const candidates = [body]
+  // A string of latin1 characters may hold DER bytes one per character.
+  if (typeof key === 'string' && /^[\0-\xff]*$/.test(key)) candidates.push(Buffer.from(key, 'latin1'))
+  const structured = asPem(text) ?? asDer(candidates, text) ?? asJson(text)
+  if (structured !== undefined) return structured
   return fromKeyObject(createSecretKey(bytes))
 }
 
+/** PEM armour, even a damaged one (four dashes, escaped line breaks): a public key, or a refusal. */
+function asPem (text: string): PreparedKey | string | undefined {
+  if (!ARMOUR.test(text)) return undefined
+  // Private keys do not belong in a verifier; refusing them also catches a swapped config.
+  if (/BEGIN [A-Z ]*PRIVATE KEY/.test(text)) return PRIVATE
+  try {
+    return fromKeyObject(createPublicKey(text))
+  } catch {
+    return 'the key looks like PEM but cannot be read as a public key or certificate'
+  }
+}
+
 /**
- * Text that is a JSON object or array: a JWK, or a refusal. A JWKS document, or JSON of any other
- * shape, is public data or a mistake, never a secret: taken as one, anyone holding the file could
- * sign HS256 tokens with it.
+ * Text that looks like JSON (an object, an array, a quoted string): a JWK, or a refusal. A JWKS
+ * document, JSON of any other shape, or text that only nearly parses is public data or a mistake,
+ * never a secret: taken as one, anyone holding the file could sign HS256 tokens with it.
  */
-function asJson (trimmed: string): PreparedKey | string | undefined {
-  const first = trimmed.charCodeAt(0)
-  if (first !== 0x7b /* { */ && first !== 0x5b /* [ */) return undefined
+function asJson (text: string): PreparedKey | string | undefined {
+  const first = text.charCodeAt(0)
+  if (first !== 0x7b /* { */ && first !== 0x5b /* [ */ && first !== 0x22 /* " */) return undefined
   let parsed: unknown
   try {
-    parsed = JSON.parse(trimmed)
+    parsed = JSON.parse(text)
   } catch {
-    return undefined
+    return 'the key looks like JSON but does not parse'
   }
-  // Text starting with `{` or `[` that parses is an object or an array.
-  if (typeof (parsed as JsonWebKey).kty === 'string') return fromJwk(parsed as JsonWebKey)
-  if (Array.isArray((parsed as { keys?: unknown }).keys)) return 'a JWKS document (`{ keys: [...] }`) was given where one key is needed: pass one of its keys, or use fromJwks'
+  if (parsed !== null && typeof parsed === 'object' && typeof (parsed as JsonWebKey).kty === 'string') return fromJwk(parsed as JsonWebKey)
+  if (parsed !== null && typeof parsed === 'object' && Array.isArray((parsed as { keys?: unknown }).keys)) {
+    return 'a JWKS document (`{ keys: [...] }`) was given where one key is needed: pass one of its keys, or use fromJwks'
+  }
   return 'the key is JSON but not a JWK'
 }
 
-/** The key DER (raw, or base64 text) holds: a public key, a certificate's key, or a refusal of a private key. */
-function asDer (bytes: Buffer, trimmed: string): PreparedKey | string | undefined {
-  const candidates = [bytes]
-  if (HEX.test(trimmed)) candidates.push(Buffer.from(trimmed.replace(/[\s:]+/g, ''), 'hex'))
-  if (BASE64.test(trimmed)) candidates.push(Buffer.from(trimmed.replace(/\s+/g, ''), trimmed.includes('-') || trimmed.includes('_') ? 'base64url' : 'base64'))
+/**
+ * The key DER holds (as bytes, or as base64 or hex text): a public key (SPKI, PKCS#1, a
+ * certificate's), or a refusal of a private key or of any other ASN.1 structure (a CSR, a PKCS#7
+ * bundle, an encrypted private key).
+ */
+function asDer (candidates: Buffer[], text: string): PreparedKey | string | undefined {
+  const hex = text.replace(/^0x/i, '')
+  if (HEX.test(hex)) candidates.push(Buffer.from(hex.replace(/[\s:]+/g, ''), 'hex'))
+  if (BASE64.test(text)) candidates.push(Buffer.from(text.replace(/\s+/g, ''), text.includes('-') || text.includes('_') ? 'base64url' : 'base64'))
   for (const der of candidates) {
     const key = readDer(der)
     if (key !== undefined) return key
@@ -93,19 +118,46 @@ function asDer (bytes: Buffer, trimmed: string): PreparedKey | string | undefine
 function readDer (der: Buffer): PreparedKey | string | undefined {
   // Every DER key and certificate is an ASN.1 SEQUENCE: anything else is not worth parsing.
   if (der[0] !== 0x30) return undefined
-  try {
-    return fromKeyObject(createPublicKey({ key: der, format: 'der', type: 'spki' }))
-  } catch {}
-  try {
-    return fromKeyObject(new X509Certificate(der).publicKey)
-  } catch {}
+  // Private first: node:crypto would derive a public key from a private one and say nothing.
   for (const type of ['pkcs8', 'pkcs1', 'sec1'] as const) {
     try {
       createPrivateKey({ key: der, format: 'der', type })
       return PRIVATE
+    } catch (error) {
+      // An encrypted PKCS#8 key: private, whatever its passphrase.
+      if ((error as { code?: unknown }).code === 'ERR_MISSING_PASSPHRASE') return PRIVATE
+    }
+  }
+  for (const type of ['spki', 'pkcs1'] as const) {
+    try {
+      return fromKeyObject(createPublicKey({ key: der, format: 'der', type }))
     } catch {}
   }
-  return undefined
+  try {
+    return fromKeyObject(new X509Certificate(der).publicKey)
+  } catch {}
+  // One SEQUENCE spanning every byte: key material of a kind not read here, never a secret.
+  return isOneSequence(der) ? 'the key is DER (ASN.1) but no public key or certificate: give the public key as PEM, SPKI or a JWK' : undefined
+}
+
+/** Whether `der` is exactly one ASN.1 SEQUENCE: its length header (short or long form) accounts for every byte. */
+function isOneSequence (der: Buffer): boolean {
+  const first = der[1] ?? 0x80
+  if (first < 0x80) return der.length === 2 + first
+  const octets = first & 0x7f
+  if (octets === 0 || octets > 4 || der.length < 2 + octets) return false
+  let length = 0
+  for (let i = 0; i < octets; i++) length = length * 256 + (der[2 + i] as number)
+  return der.length === 2 + octets + length
+}
+
+function startsWith (bytes: Buffer, prefix: Buffer): boolean {
+  return bytes.length >= prefix.length && bytes.subarray(0, prefix.length).equals(prefix)
+}
+
+/** PEM or base64 pasted into an env var or JSON with its line breaks as the two characters `\\n`. */
+function unescapeNewlines (text: string): string {
+  return text.includes('\\n') ? text.replace(/(?:\\r)?\\n/g, '\n') : text
 }
 
 function fromJwk (jwk: JsonWebKey): PreparedKey | string {

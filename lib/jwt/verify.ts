@@ -1,4 +1,5 @@
-import { KeyObject } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
+import { isKeyObject, isProxy, isUint8Array } from 'node:util/types'
 import type { FastifyRequest } from 'fastify'
 import { DaprTokenKeySourceUnavailableError } from '../errors.js'
 import { sentMoreThanOnce } from '../extract.js'
@@ -86,7 +87,10 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
     }
     let known = byObject.get(key)
     if (known === undefined || !unchanged(key, known.snapshot)) {
-      known = { verifier: keyVerifier(config, key), snapshot: snapshotOf(key) }
+      // Verified from the snapshot itself: what is checked on later calls is exactly what verifies
+      // (a getter answering differently on each read cannot split the two).
+      const snapshot = snapshotOf(key)
+      known = { verifier: keyVerifier(config, snapshot), snapshot }
       byObject.set(key, known)
     }
     return known
@@ -199,37 +203,45 @@ function isNone (algorithm: unknown): boolean {
 function sameKey (key: Resolved, cached: JwtKey | undefined): boolean {
   if (key === cached) return true
   if (key === null || typeof key !== 'object' || cached === undefined || typeof cached !== 'object') return false
-  if (key instanceof KeyObject) return cached instanceof KeyObject && key.equals(cached)
-  if (key instanceof Uint8Array) return cached instanceof Uint8Array && Buffer.compare(key, cached) === 0
-  return !(cached instanceof KeyObject) && !(cached instanceof Uint8Array) && sameMembers(key, cached)
+  // `util.types`, not `instanceof`: a Proxy passes `instanceof` and is no key at all.
+  if (isKeyObject(key)) return isKeyObject(cached) && key.equals(cached)
+  if (isUint8Array(key)) return isUint8Array(cached) && Buffer.compare(key, cached) === 0
+  return !isKeyObject(cached) && !isUint8Array(cached) && !isProxy(key) && sameMembers(key, cached)
 }
 
-/** A key object as it is now: bytes and JWKs copied (a KeyObject cannot change). */
+/**
+ * The members a JWK's key is made from (lib/jwt/keys.ts reads no others). Read by name, as
+ * node:crypto reads them: a member that is inherited, not enumerable or a getter counts as well.
+ */
+const JWK_MEMBERS = ['kty', 'k', 'n', 'e', 'crv', 'x', 'y', 'd', 'alg', 'use'] as const
+
+/** A key object as it is now, each member read once: bytes and JWKs copied (a KeyObject cannot change). */
 function snapshotOf (key: Exclude<JwtKey, string>): JwtKey {
-  if (key instanceof KeyObject) return key
-  if (key instanceof Uint8Array) return Buffer.from(key)
-  return Object.freeze({ ...key })
+  if (isKeyObject(key)) return key
+  if (isUint8Array(key)) return Buffer.from(key)
+  // A Proxy is no key (lib/jwt/keys.ts refuses it): an empty snapshot, never equal to a real JWK.
+  if (isProxy(key)) return Object.freeze({})
+  const copy: Record<string, unknown> = {}
+  for (const member of JWK_MEMBERS) {
+    const value = (key as Record<string, unknown>)[member]
+    if (value !== undefined) copy[member] = value
+  }
+  return Object.freeze(copy)
 }
 
 /** Whether a key object still holds what its snapshot does. */
 function unchanged (key: Exclude<JwtKey, string>, snapshot: JwtKey): boolean {
-  if (key instanceof KeyObject) return true
-  if (key instanceof Uint8Array) return Buffer.compare(key, snapshot as Uint8Array) === 0
-  return sameMembers(key, snapshot as object)
+  if (isKeyObject(key)) return true
+  if (isUint8Array(key)) return Buffer.compare(key, snapshot as Uint8Array) === 0
+  return !isProxy(key) && sameMembers(key, snapshot as object)
 }
 
-/** Two JWKs with the same own members, each the same value (key material is strings). */
-function sameMembers (key: object, other: object): boolean {
-  let count = 0
-  // Own members only, as the snapshot's spread copied them.
-  for (const name in key) {
-    if (Object.hasOwn(key, name)) {
-      if (!Object.hasOwn(other, name) || (key as Record<string, unknown>)[name] !== (other as Record<string, unknown>)[name]) return false
-      count++
-    }
+/** Whether a JWK's key members are those of a snapshot (key material is strings: `===` compares it). */
+function sameMembers (key: object, snapshot: object): boolean {
+  for (const member of JWK_MEMBERS) {
+    if ((key as Record<string, unknown>)[member] !== (snapshot as Record<string, unknown>)[member]) return false
   }
-  for (const name in other) if (Object.hasOwn(other, name)) count--
-  return count === 0
+  return true
 }
 
 /** A resolver's key checked and bound once: unusable, fitting none of the pinned algorithms, or its checks. */
