@@ -372,7 +372,7 @@ test('verify --jwt-*: a refusal for a claim or the algorithm says which, and wha
   const long = 'a-64-byte-secret-for-hs512-a-64-byte-secret-for-hs512-a-64-byte!'
   const hs512 = signDaprJwt({}, { key: long, algorithm: 'HS512' })
   t.same(await cli(['verify', '--jwt-secret-env', 'L'], { stdin: hs512, env: { L: long } }), {
-    code: 1, stdout: 'refused: Dapr API token algorithm not allowed (FST_DAPR_TOKEN_ALGORITHM): the token says alg "HS512"; allowed: the one the key implies (pass --alg to allow another it fits)\n', stderr: ''
+    code: 1, stdout: 'refused: Dapr API token algorithm not allowed (FST_DAPR_TOKEN_ALGORITHM): the token says alg "HS512"; allowed: HS256 by default (pass --alg to allow another the key fits)\n', stderr: ''
   })
   t.same(await cli(['verify', '--jwt-secret-env', 'L', '--alg', 'HS256', '--alg', 'HS384'], { stdin: hs512, env: { L: long } }), {
     code: 1, stdout: 'refused: Dapr API token algorithm not allowed (FST_DAPR_TOKEN_ALGORITHM): the token says alg "HS512"; allowed: HS256, HS384\n', stderr: ''
@@ -408,6 +408,8 @@ test('verify --jwt-key-file takes a PEM public key or a JWK; --jwks-url a JWKS e
   t.same(await cli(['verify', '--jwt-key-file', join(dir, 'broken.jwk')], { stdin: token }), {
     code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: the --jwt-key-file holds neither a PEM key nor a JWK in JSON\n' + HELP_HINT('verify')
   })
+  const hs = await cli(['verify', '--jwt-key-file', join(dir, 'public.pem')], { stdin: forgeHmac({ alg: 'HS256' }, {}, 'x'.repeat(40)) })
+  t.same([hs.code, hs.stdout], [1, 'refused: Dapr API token algorithm not allowed (FST_DAPR_TOKEN_ALGORITHM): the token says alg "HS256"; allowed: the one the key implies by default (pass --alg to allow another the key fits)\n'])
   const otherKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey
   const forged = await cli(['verify', '--jwt-key-file', join(dir, 'public.pem')], { stdin: signDaprJwt({ sub: 'caller' }, { key: otherKey }) })
   t.same([forged.code, forged.stdout], [1, 'refused: Invalid Dapr API token signature (FST_DAPR_TOKEN_BAD_SIGNATURE)\n'])

@@ -371,7 +371,7 @@ test('JWT mode over gRPC: a valid JWT is served with its claims, every JWT refus
   const secret = 'grpc-test-hmac-secret-of-32-bytes-at-least!'
   const lines: Array<Record<string, unknown>> = []
   const stream = new Writable({ write (chunk, _encoding, next) { lines.push(JSON.parse(String(chunk))); next() } })
-  const { app, seen } = await greeterApp({ jwt: { key: secret, issuer: 'dapr' } }, undefined, { logger: { level: 'info', stream } })
+  const { app, seen } = await greeterApp({ jwt: { key: secret, algorithms: ['HS256'], issuer: 'dapr' } }, undefined, { logger: { level: 'info', stream } })
   t.teardown(() => app.close())
   const { port } = await listen(app)
 

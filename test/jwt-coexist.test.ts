@@ -10,7 +10,7 @@ test('@fastify/jwt registered by the user for its own tokens: both plugins work,
   const userSecret = 'the-users-own-secret-for-@fastify/jwt-tokens'
   const app = Fastify()
   await app.register(fastifyJwt, { secret: userSecret })
-  await app.register(daprTokenAuth, { jwt: { key: HS_SECRET } })
+  await app.register(daprTokenAuth, { jwt: { key: HS_SECRET, algorithms: ['HS256'] } })
   app.get('/both', async request => {
     const user = await request.jwtVerify<{ user: string }>()
     const dapr = request.daprToken as JwtTokenCredential
@@ -57,7 +57,7 @@ test('signDaprJwt: claims and options, algorithm derived or checked, unusable ke
 
 test('fastify.verifyDaprToken on one route with a JWT: done(error) with the JWT code, credential set on success', async t => {
   const app = Fastify()
-  await app.register(daprTokenAuth, { jwt: { key: HS_SECRET }, addHook: false })
+  await app.register(daprTokenAuth, { jwt: { key: HS_SECRET, algorithms: ['HS256'] }, addHook: false })
   app.get('/open', async request => ({ daprToken: request.daprToken }))
   app.get('/guarded', { onRequest: app.verifyDaprToken }, async request => ({ daprToken: request.daprToken }))
   t.teardown(() => app.close())

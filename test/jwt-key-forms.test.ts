@@ -53,7 +53,9 @@ for (const [name, key, secrets] of [
   ['hex SPKI with a 0x prefix', `0x${hexSpki}`, [`0x${hexSpki}`]],
   ['bare base64 SPKI with its line breaks escaped as \\n (an env var)', bareBase64.replace(/.{64}/g, '$&\\n'), [bareBase64.replace(/.{64}/g, '$&\\n')]],
   ['a PEM with its line breaks escaped as \\n', rsaPem.replace(/\n/g, '\\n'), [rsaPem.replace(/\n/g, '\\n')]],
-  ['SPKI DER held in a latin1 string', spkiDer.toString('latin1'), [spkiDer.toString('latin1'), spkiDer]]
+  ['SPKI DER held in a latin1 string', spkiDer.toString('latin1'), [spkiDer.toString('latin1'), spkiDer]],
+  ['base64 of a PEM (as a Kubernetes Secret\'s data holds it)', Buffer.from(rsaPem).toString('base64'), [Buffer.from(rsaPem).toString('base64')]],
+  ['base64 of a JWK', Buffer.from(jwkJson).toString('base64'), [Buffer.from(jwkJson).toString('base64')]]
 ] as const) {
   test(`a public key given as ${name} is a public key: the HS256 forgery is a 401, a real RS256 token a 200`, async t => {
     const port = await server(t, key)
@@ -143,20 +145,16 @@ test('a resolver answering with a JWKS document, a hex public key or a short sec
 
 // Regression: key material that could not be read as a public key fell through to an HMAC secret.
 test('text or bytes that look like key material but are no readable public key are refused, never HMAC secrets', async t => {
-  const utf16 = (text: string): Buffer => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])
-  const sequence = Buffer.from([0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02]) // an ASN.1 SEQUENCE of two INTEGERs, such as a DER ECDSA signature
   const encrypted = rsa.privateKey.export({ type: 'pkcs8', format: 'der', cipher: 'aes-256-cbc', passphrase: 'pass' })
   const cases: Array<[string, JwtKey, RegExp]> = [
-    ['a quoted base64 SPKI (jq output)', JSON.stringify(bareBase64), /the key is JSON but not a JWK/],
-    ['a JWK with a trailing comma', jwkJson.replace(/}$/, ',}'), /the key looks like JSON but does not parse/],
-    ['a JWKS followed by a comment', `${JSON.stringify({ keys: [JSON.parse(jwkJson)] })} // keys`, /the key looks like JSON but does not parse/],
+    ['a JWK with a trailing comma', jwkJson.replace(/}$/, ',}'), /the key looks like a JWK but does not parse as JSON/],
+    ['a JWKS followed by a comment', `${JSON.stringify({ keys: [JSON.parse(jwkJson)] })} // keys`, /the key looks like a JWK but does not parse as JSON/],
     ['a PEM with four dashes', rsaPem.replace(/-----/g, '----'), /the key looks like PEM but cannot be read/],
-    ['UTF-16LE PEM (PowerShell >)', utf16(rsaPem), /the key is UTF-16 text: save it as UTF-8/],
-    ['UTF-16LE JWK', utf16(jwkJson), /UTF-16/],
-    ['another ASN.1 SEQUENCE as DER', sequence, /the key is DER \(ASN.1\) but no public key or certificate/],
-    ['the same as base64', sequence.toString('base64'), /the key is DER/],
     ['an encrypted PKCS#8 private key as DER', encrypted, /a private key was given where a public key is needed/],
     ['an RSA private key as PKCS#1 DER', rsa.privateKey.export({ type: 'pkcs1', format: 'der' }), /private key/],
+    ['an OpenSSH public key line', `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${'A'.repeat(40)} user@host`, /the key is an SSH public key: convert it to PEM/],
+    ['an ssh-rsa line', 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ' + 'C'.repeat(300), /SSH public key/],
+    ['base64 of a PEM that cannot be read', Buffer.from(rsaPem.replace('MII', 'XXX')).toString('base64'), /the key looks like PEM but cannot be read/],
     ['a Proxy over a Buffer', new Proxy(Buffer.from('x'.repeat(64)), {}), /a key must be a string, bytes, a KeyObject or a JWK/],
     ['a Proxy over a JWK', new Proxy({ kty: 'oct', k: Buffer.alloc(64, 1).toString('base64url') }, {}), /a key must be/]
   ]
@@ -169,9 +167,32 @@ test('text or bytes that look like key material but are no readable public key a
   }
 })
 
+test('public keys as UTF-16LE text or in quotes are public keys; text in no key form is a secret only with an HMAC pin', async t => {
+  const utf16 = (text: string): Buffer => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])
+  for (const key of [utf16(rsaPem), utf16(jwkJson), JSON.stringify(bareBase64), `'${bareBase64}'`, `"${rsaPem}"`]) {
+    t.match(prepareKey(key), { hmac: false, algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'] })
+  }
+  // An ASN.1 SEQUENCE of two INTEGERs (a DER ECDSA signature): structure, but no key read here.
+  const sequence = Buffer.from([0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02, ...Buffer.alloc(30, 9)])
+  for (const key of [sequence, sequence.toString('base64'), 'x'.repeat(40)]) {
+    t.match(prepareKey(key), { hmac: true, unmarked: true })
+    const refused = Fastify()
+    refused.register(daprTokenAuth, { jwt: { key } })
+    await t.rejects(async () => { await refused.ready() }, { code: 'FST_DAPR_TOKEN_OPTIONS', message: /reads as no public key/ })
+    await refused.close()
+    const pinned = Fastify()
+    await pinned.register(daprTokenAuth, { jwt: { key, algorithms: ['HS256'] } })
+    await pinned.close()
+  }
+})
+
 test('a binary secret that happens to start with the bytes of a byte order mark keeps them', async t => {
   const secret = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.alloc(40, 0x5a)])
-  const port = await server(t, secret)
+  const app = Fastify()
+  await app.register(daprTokenAuth, { jwt: { key: secret, algorithms: ['HS256'] } })
+  app.get('/orders', async () => ({ ok: true }))
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
   const ok = await send(port, 'GET', '/orders', { 'dapr-api-token': forged(secret) })
   t.equal(ok.statusCode, 200)
   const cut = await send(port, 'GET', '/orders', { 'dapr-api-token': forged(secret.subarray(3)) })

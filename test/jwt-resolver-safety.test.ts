@@ -248,7 +248,7 @@ test('claims nested 20,000 deep are accepted and frozen, never a stack overflow'
   const payload = '{"a":'.repeat(depth) + '1' + '}'.repeat(depth)
   const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(payload)}`
   const token = `${input}.${createHmac('sha256', HS_SECRET).update(input).digest('base64url')}`
-  const verifier = jwtVerifier({ key: HS_SECRET }, 'dapr-api-token')
+  const verifier = jwtVerifier({ key: HS_SECRET, algorithms: ['HS256'] }, 'dapr-api-token')
   const outcome = verifier.verify(token, {} as never) as { kind: string, claims: Record<string, unknown> }
   t.equal(outcome.kind, 'jwt')
   let inner: unknown = outcome.claims
@@ -263,7 +263,7 @@ test('claims nested 20,000 deep are accepted and frozen, never a stack overflow'
 })
 
 test('a static key keeps the plain cache: a hit is the cached credential itself', async t => {
-  const verifier = jwtVerifier({ key: HS_SECRET }, 'dapr-api-token')
+  const verifier = jwtVerifier({ key: HS_SECRET, algorithms: ['HS256'] }, 'dapr-api-token')
   const token = signDaprJwt({ n: 1 }, { key: HS_SECRET })
   const first = verifier.verify(token, {} as never)
   t.match(first, { kind: 'jwt', claims: { n: 1 } })

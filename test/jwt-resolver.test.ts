@@ -127,7 +127,7 @@ test('refusals never take cache slots: a flood of bad tokens does not evict a go
 })
 
 test('maxAge: the token must have an iat, younger than maxAge; a cached success ends with it', async t => {
-  const { call } = await appWith(t, { key: HS_SECRET, maxAge: 60 })
+  const { call } = await appWith(t, { key: HS_SECRET, algorithms: ['HS256'], maxAge: 60 })
   t.same(await call(signDaprJwt({}, { key: HS_SECRET })), [200, undefined])
   t.same(await call(signDaprJwt({ iat: nowSeconds() - 120 }, { key: HS_SECRET })), [401, 'FST_DAPR_TOKEN_EXPIRED'])
   const resolverBased = jwtVerifier({ key: () => HS_SECRET, algorithms: ['HS256'], maxAge: 60, clockTolerance: 1 }, 'dapr-api-token')

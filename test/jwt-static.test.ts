@@ -16,8 +16,22 @@ async function appWith (t: Test, jwt: DaprJwtOptions, extra: Partial<DaprTokenAu
   }
 }
 
-test('HMAC secret: HS256 is derived and pinned; HS384/HS512 with the same secret are refused', async t => {
-  const call = await appWith(t, { key: HS_SECRET })
+// Regression: text that read as no public key became an HMAC secret with HS256 derived, so a public
+// key in a form not read here let anyone sign HS256 tokens with it. A secret given as text or bytes
+// now needs an HMAC pin; a KeyObject or an oct JWK says what it is.
+test('a secret given as text or bytes needs algorithms pinned to HMAC; a secret KeyObject or oct JWK does not', async t => {
+  for (const jwt of [{ key: HS_SECRET }, { key: Buffer.from(HS_SECRET) }, { key: HS_SECRET, algorithms: ['RS256'] }]) {
+    t.throws(() => resolveOptions({ jwt: jwt as DaprJwtOptions }), {
+      code: 'FST_DAPR_TOKEN_OPTIONS',
+      message: /`jwt.key` reads as no public key \(PEM, SPKI, PKCS#1 or certificate DER as bytes, base64 or hex, or a JWK\), so it would be an HMAC secret: say so with `algorithms: \['HS256'\]`/
+    })
+  }
+  t.ok(resolveOptions({ jwt: { key: createSecretKey(Buffer.from(HS_SECRET)) } }).verifier, 'a secret KeyObject')
+  t.ok(resolveOptions({ jwt: { key: { kty: 'oct', k: Buffer.from(HS_SECRET).toString('base64url') } } }).verifier, 'an oct JWK')
+})
+
+test('HMAC secret pinned to HS256: HS384/HS512 with the same secret are refused', async t => {
+  const call = await appWith(t, { key: HS_SECRET, algorithms: ['HS256'] })
   t.same(await call(signDaprJwt({}, { key: HS_SECRET })), [200, undefined])
   t.same(await call(signDaprJwt({}, { key: HS_SECRET, algorithm: 'HS512' })), [401, 'FST_DAPR_TOKEN_ALGORITHM'])
   t.same(await call(signDaprJwt({}, { key: 'another-secret-another-secret-another' })), [401, 'FST_DAPR_TOKEN_BAD_SIGNATURE'])
@@ -78,30 +92,32 @@ test('the jwt option is checked at registration: every mistake is FST_DAPR_TOKEN
     [{ key: '{"a":1}' }, /the key is JSON but not a JWK/],
     // Regression: misspelt names inside `jwt` were ignored, and the check they name was skipped.
     [{ key: HS_SECRET, audiance: 'orders-app' }, /^Invalid fastify-dapr-token-auth options: unknown option `jwt.audiance` \(did you mean `jwt.audience`\?\); the options are `jwt.key`, `jwt.algorithms`, /],
-    [{ key: HS_SECRET, issuers: 'https://issuer.test' }, /unknown option `jwt.issuers` \(did you mean `jwt.issuer`\?\)/],
-    [{ key: HS_SECRET, requiredClaim: ['tenant'] }, /unknown option `jwt.requiredClaim` \(did you mean `jwt.requiredClaims`\?\)/],
-    [{ key: HS_SECRET, maxage: 10 }, /unknown option `jwt.maxage` \(did you mean `jwt.maxAge`\?\)/],
+    [{ key: HS_SECRET, algorithms: ['HS256'], issuers: 'https://issuer.test' }, /unknown option `jwt.issuers` \(did you mean `jwt.issuer`\?\)/],
+    [{ key: HS_SECRET, algorithms: ['HS256'], requiredClaim: ['tenant'] }, /unknown option `jwt.requiredClaim` \(did you mean `jwt.requiredClaims`\?\)/],
+    [{ key: HS_SECRET, algorithms: ['HS256'], maxage: 10 }, /unknown option `jwt.maxage` \(did you mean `jwt.maxAge`\?\)/],
     [{ key: HS_SECRET, algorithm: ['HS512'] }, /unknown option `jwt.algorithm` \(did you mean `jwt.algorithms`\?\)/],
-    [{ key: HS_SECRET, subjects: 'caller-1' }, /unknown option `jwt.subjects` \(did you mean `jwt.subject`\?\)/],
-    [{ key: HS_SECRET, cache: { maxSize: 1 } }, /unknown option `jwt.cache.maxSize`; the options are `jwt.cache.max`, `jwt.cache.ttl`/],
-    [{ key: HS_SECRET, cache: { max: 1, TTL: 5 } }, /unknown option `jwt.cache.TTL` \(did you mean `jwt.cache.ttl`\?\)/],
+    [{ key: HS_SECRET, algorithms: ['HS256'], subjects: 'caller-1' }, /unknown option `jwt.subjects` \(did you mean `jwt.subject`\?\)/],
+    [{ key: HS_SECRET, algorithms: ['HS256'], cache: { maxSize: 1 } }, /unknown option `jwt.cache.maxSize`; the options are `jwt.cache.max`, `jwt.cache.ttl`/],
+    [{ key: HS_SECRET, algorithms: ['HS256'], cache: { max: 1, TTL: 5 } }, /unknown option `jwt.cache.TTL` \(did you mean `jwt.cache.ttl`\?\)/],
     [{ key: '["not", "a", "key", "nor", "a", "secret"]' }, /the key is JSON but not a JWK/],
     [{ key: JSON.stringify({ keys: [es.jwk] }) }, /a JWKS document .* pass one of its keys, or use fromJwks/],
     [{ key: { ...es.jwk, d: 'x' } }, /private JWK/],
     [{ key: { ...es.jwk, use: 'enc' } }, /not a signature key/],
     [{ key: { ...es.jwk, alg: 'ES384' } }, /cannot be verified with this public key/],
+    [{ key: { ...es.jwk, alg: {} } }, /the JWK's `alg` must be a string/],
     [{ key: { kty: 'RSA', n: '!!', e: 'AQAB' } }, /shorter than 2048 bits/],
     [{ key: { kty: 'RSA', n: 'AQAB', e: 1 } }, /cannot be parsed/],
     [{ key: '-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----' }, /the key looks like PEM but cannot be read as a public key or certificate/],
-    [{ key: '{not json, a secret that starts with a brace, or a JWK with a trailing comma,}' }, /the key looks like JSON but does not parse/],
+    [{ key: '{not json, a secret that starts with a brace}' }, /reads as no public key/],
+    [{ key: '{"kty": "RSA", "n": "trailing comma",}' }, /the key looks like a JWK but does not parse as JSON/],
     [{ key: rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }) }, /private key/],
     [{ key: rsa.privateKey }, /private key/],
     [{ key: secp256k1.publicKey }, /not supported/],
     [{ key: generateKeyPairSync('x25519').publicKey }, /not supported/],
     [{ key: generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).publicKey }, /not supported/],
-    [{ key: HS_SECRET, issuer: 42 }, /`jwt.issuer`/],
+    [{ key: HS_SECRET, algorithms: ['HS256'], issuer: 42 }, /`jwt.issuer`/],
     [{ key: es.publicPem, algorithms: ['HS256'] }, /HS256 cannot be verified with this public key \(it fits ES256\)/],
-    [{ key: HS_SECRET, algorithms: ['RS256'] }, /RS256 cannot be verified with this HMAC secret/],
+    [{ key: HS_SECRET, algorithms: ['RS256'] }, /reads as no public key .* say so with `algorithms: \['HS256'\]`/],
     [{ key: HS_SECRET, algorithms: ['none'] }, /must not include 'none'/],
     [{ key: HS_SECRET, algorithms: ['NONE'] }, /must not include 'none'/],
     [{ key: HS_SECRET, algorithms: ['HS256', 'RS256'] }, /must not mix HMAC/],
@@ -109,30 +125,30 @@ test('the jwt option is checked at registration: every mistake is FST_DAPR_TOKEN
     [{ key: HS_SECRET, algorithms: [] }, /non-empty array/],
     [{ key: HS_SECRET, algorithms: 'HS256' }, /non-empty array/],
     [{ key: () => undefined }, /required with a key resolver/],
-    [{ key: HS_SECRET, issuer: '' }, /`jwt.issuer` must be a non-empty string/],
-    [{ key: HS_SECRET, audience: [] }, /`jwt.audience`/],
-    [{ key: HS_SECRET, subject: [1] }, /`jwt.subject`/],
-    [{ key: HS_SECRET, clockTolerance: -1 }, /`jwt.clockTolerance` must be a non-negative number of seconds/],
-    [{ key: HS_SECRET, maxAge: 0 }, /`jwt.maxAge` must be a positive number/],
-    [{ key: HS_SECRET, maxAge: Infinity }, /`jwt.maxAge`/],
-    [{ key: HS_SECRET, requiredClaims: 'exp' }, /`jwt.requiredClaims`/],
-    [{ key: HS_SECRET, requiredClaims: [''] }, /`jwt.requiredClaims`/],
-    [{ key: HS_SECRET, cache: 'yes' }, /`jwt.cache` must be/],
-    [{ key: HS_SECRET, cache: { max: 0 } }, /`jwt.cache.max`/],
-    [{ key: HS_SECRET, cache: { ttl: 0 } }, /`jwt.cache.ttl`/]
+    [{ key: HS_SECRET, algorithms: ['HS256'], issuer: '' }, /`jwt.issuer` must be a non-empty string/],
+    [{ key: HS_SECRET, algorithms: ['HS256'], audience: [] }, /`jwt.audience`/],
+    [{ key: HS_SECRET, algorithms: ['HS256'], subject: [1] }, /`jwt.subject`/],
+    [{ key: HS_SECRET, algorithms: ['HS256'], clockTolerance: -1 }, /`jwt.clockTolerance` must be a non-negative number of seconds/],
+    [{ key: HS_SECRET, algorithms: ['HS256'], maxAge: 0 }, /`jwt.maxAge` must be a positive number/],
+    [{ key: HS_SECRET, algorithms: ['HS256'], maxAge: Infinity }, /`jwt.maxAge`/],
+    [{ key: HS_SECRET, algorithms: ['HS256'], requiredClaims: 'exp' }, /`jwt.requiredClaims`/],
+    [{ key: HS_SECRET, algorithms: ['HS256'], requiredClaims: [''] }, /`jwt.requiredClaims`/],
+    [{ key: HS_SECRET, algorithms: ['HS256'], cache: 'yes' }, /`jwt.cache` must be/],
+    [{ key: HS_SECRET, algorithms: ['HS256'], cache: { max: 0 } }, /`jwt.cache.max`/],
+    [{ key: HS_SECRET, algorithms: ['HS256'], cache: { ttl: 0 } }, /`jwt.cache.ttl`/]
   ]
   for (const [jwt, message] of bad) {
     t.throws(() => resolveOptions({ jwt: jwt as DaprJwtOptions }), DaprTokenOptionsError, String(message))
     t.throws(() => resolveOptions({ jwt: jwt as DaprJwtOptions }), { message }, String(message))
   }
-  t.throws(() => resolveOptions({ jwt: { key: HS_SECRET }, token: 'x' }), { message: /either `jwt` or `token`\/`keyResolver`/ })
-  t.throws(() => resolveOptions({ jwt: { key: HS_SECRET }, keyResolver: () => 'x' }), { message: /either `jwt` or `token`\/`keyResolver`/ })
+  t.throws(() => resolveOptions({ jwt: { key: HS_SECRET, algorithms: ['HS256'] }, token: 'x' }), { message: /either `jwt` or `token`\/`keyResolver`/ })
+  t.throws(() => resolveOptions({ jwt: { key: HS_SECRET, algorithms: ['HS256'] }, keyResolver: () => 'x' }), { message: /either `jwt` or `token`\/`keyResolver`/ })
 
   const app = Fastify()
   app.register(daprTokenAuth, { jwt: { key: HS_SECRET, algorithms: ['none' as never] } })
   await t.rejects(async () => { await app.ready() }, { code: 'FST_DAPR_TOKEN_OPTIONS' })
-  t.ok(resolveOptions({ jwt: { key: HS_SECRET, cache: true } }).verifier)
-  t.ok(resolveOptions({ jwt: { key: HS_SECRET, cache: {} } }).verifier)
+  t.ok(resolveOptions({ jwt: { key: HS_SECRET, algorithms: ['HS256'], cache: true } }).verifier)
+  t.ok(resolveOptions({ jwt: { key: HS_SECRET, algorithms: ['HS256'], cache: {} } }).verifier)
 })
 
 test('the jwt mode ignores the env var: a missing key fails closed rather than falling back', async t => {

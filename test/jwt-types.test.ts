@@ -14,7 +14,7 @@ interface MyClaims { tenant: string, roles: string[] }
 
 test('typed claims: augmentation types request.daprToken, and the credential is generic', async t => {
   const app = Fastify()
-  await app.register(daprTokenAuth, { jwt: { key: HS_SECRET } })
+  await app.register(daprTokenAuth, { jwt: { key: HS_SECRET, algorithms: ['HS256'] } })
   app.get('/', async request => {
     const credential = request.daprToken
     if (credential?.kind !== 'jwt') return { tenant: null }

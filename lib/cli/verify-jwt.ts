@@ -79,7 +79,8 @@ export const jwtMode: VerifyMode = {
     const algorithms = listOption(values, 'alg') as JwtAlgorithm[]
     const jwt: DaprJwtOptions = {
       key,
-      ...(algorithms.length > 0 && { algorithms }),
+      // A secret is one only when pinned to HMAC (the plugin's rule): HS256 unless --alg says otherwise.
+      ...(algorithms.length > 0 ? { algorithms } : url === undefined && keyFile === undefined ? { algorithms: ['HS256'] } : {}),
       ...optionalClaim('issuer', stringOption(values, 'iss')),
       ...optionalClaim('audience', stringOption(values, 'aud')),
       ...optionalClaim('subject', stringOption(values, 'sub'))
@@ -97,7 +98,7 @@ export const jwtMode: VerifyMode = {
     release()
     if (typeof outcome === 'string') {
       const error = new refusalErrors[outcome]()
-      io.stdout(`refused: ${error.message} (${error.code})${hint(outcome, token, jwt)}\n`)
+      io.stdout(`refused: ${error.message} (${error.code})${hint(outcome, token, jwt, algorithms.length > 0)}\n`)
       return EXIT.refused
     }
     io.stdout(`valid: JWT accepted; claims ${JSON.stringify((outcome as { claims: unknown }).claims)}\n`)
@@ -110,11 +111,11 @@ export const jwtMode: VerifyMode = {
  * of `iss`/`aud`/`sub` did not match. From the token's claims as sent (the signature has been
  * checked by then for a claim refusal); never the token itself.
  */
-function hint (reason: string, token: string, jwt: DaprJwtOptions): string {
+function hint (reason: string, token: string, jwt: DaprJwtOptions, algGiven: boolean): string {
   // A refusal for the algorithm or a claim comes after both parts decoded.
   const [header, payload] = token.split('.', 2).map(part => decodeObject(part) as Record<string, unknown>) as [Record<string, unknown>, Record<string, unknown>]
   if (reason === 'algorithm') {
-    const allowed = jwt.algorithms === undefined ? 'the one the key implies (pass --alg to allow another it fits)' : jwt.algorithms.join(', ')
+    const allowed = algGiven ? (jwt.algorithms as readonly string[]).join(', ') : `${jwt.algorithms?.join(', ') ?? 'the one the key implies'} by default (pass --alg to allow another the key fits)`
     return `: the token says alg ${JSON.stringify(header.alg)}; allowed: ${allowed}`
   }
   const claims = ['issuer', 'audience', 'subject'] as const

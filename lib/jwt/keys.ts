@@ -6,6 +6,11 @@ import type { JwtAlgorithm, JwtKey } from './types.js'
 /** A key made ready once: the KeyObject node:crypto verifies with, and what the key can verify. */
 export interface PreparedKey {
   readonly hmac: boolean
+  /**
+   * An HMAC secret that was given as text or bytes which no public-key form fits: a secret only
+   * because it is nothing else. Used as one only where `algorithms` pins HMAC (lib/jwt/options.ts).
+   */
+  readonly unmarked: boolean
   /** An HMAC secret (a `secret` KeyObject) or a public key. */
   readonly key: KeyObject
   /** The algorithms this key's type allows (a JWK's own `alg` narrows them). */
@@ -17,80 +22,114 @@ const PRIVATE = 'a private key was given where a public key is needed'
 const BASE64 = /^[A-Za-z0-9+/_\-\s]+={0,2}$/
 /** Hex text, as `openssl` and `xxd -p` print DER (line breaks and `:` separators allowed). */
 const HEX = /^(?:[0-9A-Fa-f]{2}[\s:]*)+$/
-/** A UTF-8 byte order mark, which Windows editors put at the start of a saved key file. */
-const BOM = Buffer.from([0xef, 0xbb, 0xbf])
-/** UTF-16 byte order marks (PowerShell's `>` writes UTF-16LE). */
+/** A UTF-16LE byte order mark (PowerShell's `>` writes UTF-16LE). */
 const UTF16_LE = Buffer.from([0xff, 0xfe])
-const UTF16_BE = Buffer.from([0xfe, 0xff])
-/** PEM armour, or something meant as one: a run of dashes and BEGIN. */
-const ARMOUR = /-{2,}\s*BEGIN [A-Z0-9 ]+-{2,}/
+/** An OpenSSH public key line (`ssh-keygen` output, `authorized_keys`, `known_hosts`). */
+const SSH_KEY = /(?:^|\s)(?:ssh-(?:rsa|dss|ed25519|ed448)|ecdsa-sha2-nistp\d+|sk-[a-z0-9-]+@openssh\.com) AAAA/
+/** PEM armour, or something meant as one (any case, any dashes): no run of repeats, so linear. */
+const ARMOUR = /BEGIN [A-Z0-9 ]{0,40}(?:KEY|CERTIFICATE)/i
+/** A value in matching single or double quotes. */
+const QUOTED = /^(["'])[^]*\1$/
+/** Text a JWK or a JWKS document holds, even one that does not parse. */
+const JWK_TEXT = /"(?:kty|keys)"\s*:/
+/** Characters `trim()` keeps that a pasted key can start with: zero-width space and joiners, BOM. */
+const INVISIBLE = /^[\u200b-\u200d\u2060\ufeff]+|[\u200b-\u200d\u2060\ufeff]+$/g
 
 /**
  * Classifies and prepares a verification key, or says (without the key) why it cannot be used.
  * A key that is (or looks like) a public key or a JWK is never taken as an HMAC secret, whatever
- * the token's `alg` says: that is the algorithm-confusion forgery (nor is a JWKS document or other
- * JSON). Empty or short secrets and private keys are refused.
+ * the token's `alg` says: that is the algorithm-confusion forgery. Empty or short secrets and
+ * private keys are refused.
  */
 export function prepareKey (key: JwtKey): PreparedKey | string {
   try {
-    // `util.types`, not `instanceof`: a Proxy passes `instanceof` and hands back other bytes.
-    if (isKeyObject(key)) return fromKeyObject(key)
+    // A Proxy is no key: it can answer `instanceof` and `util.types` alike and hand back other bytes.
+    if (key === null || typeof key !== 'object' ? typeof key !== 'string' : isProxy(key)) return NOT_A_KEY
+    if (isKeyObject(key)) return fromKeyObject(key, false)
     if (typeof key === 'string' || isUint8Array(key)) return fromText(key)
-    if (key !== null && typeof key === 'object' && !isProxy(key) && typeof key.kty === 'string') return fromJwk(key)
+    if (typeof key.kty === 'string') return fromJwk(key)
   } catch {
     return 'the key cannot be parsed'
   }
-  return 'a key must be a string, bytes, a KeyObject or a JWK'
+  return NOT_A_KEY
 }
+
+const NOT_A_KEY = 'a key must be a string, bytes, a KeyObject or a JWK'
 
 /**
- * A string or bytes key: a public key in any of its text or binary forms, a JWK as JSON, or else an
- * HMAC secret. Anything that looks like key material but cannot be read as a public key is refused
- * rather than taken as a secret: that mistake is the algorithm-confusion forgery (an HS256 token
- * signed with the public text as the secret). Raw key bytes with no structure (an EC point, a bare
- * Ed25519 key) cannot be told from a random secret: give public keys as PEM, SPKI, a certificate or
- * a JWK, and pin `algorithms`.
+ * A string or bytes key: a public key in one of the forms read here, a JWK as JSON, or else an
+ * HMAC secret (`unmarked`: it is one only because no public-key form fits, so it is used only
+ * where `algorithms` pins HMAC). Text that is unmistakably key material but cannot be read (PEM
+ * armour, a JWK, an SSH public key) is refused outright. Forms read as public keys: PEM (a
+ * public key or a certificate; escaped `\\n` line breaks, a byte order mark or CRLF are fine),
+ * SPKI, PKCS#1 or certificate DER as bytes, base64 or hex, base64 of a PEM or a JWK (a Kubernetes
+ * Secret's `data:`), a JWK as JSON, and UTF-16LE text of any of these.
  */
 function fromText (key: string | Uint8Array): PreparedKey | string {
-  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key.buffer, key.byteOffset, key.byteLength)
+  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.copyBytesFrom(key)
   if (bytes.toString('latin1').trim() === '') return 'the key is empty'
-  if (startsWith(bytes, UTF16_LE) || startsWith(bytes, UTF16_BE)) return 'the key is UTF-16 text: save it as UTF-8'
-  // A UTF-8 byte order mark hides a JWK or a PEM from the checks below; a secret keeps its bytes as given.
-  const body = startsWith(bytes, BOM) ? bytes.subarray(3) : bytes
-  const text = unescapeNewlines(body.toString('latin1')).trim()
-  const candidates = [body]
+  const candidates = [bytes]
   // A string of latin1 characters may hold DER bytes one per character.
   if (typeof key === 'string' && /^[\0-\xff]*$/.test(key)) candidates.push(Buffer.from(key, 'latin1'))
-  const structured = asPem(text) ?? asDer(candidates, text) ?? asJson(text)
+  const structured = asPublic(textOf(bytes), candidates)
   if (structured !== undefined) return structured
-  return fromKeyObject(createSecretKey(bytes))
+  return fromKeyObject(createSecretKey(bytes), true)
 }
 
-/** PEM armour, even a damaged one (four dashes, escaped line breaks): a public key, or a refusal. */
+/** The bytes as text to classify: UTF-8 (or UTF-16LE with its mark), without a byte order mark, invisible edges or escaped line breaks. */
+function textOf (bytes: Buffer): string {
+  const text = startsWith(bytes, UTF16_LE) ? bytes.subarray(2).toString('utf16le') : bytes.toString('utf8')
+  return unescapeNewlines(text.replace(INVISIBLE, '')).trim()
+}
+
+/** A public key, a refusal, or `undefined` when nothing here says the text is key material. */
+function asPublic (text: string, candidates: Buffer[]): PreparedKey | string | undefined {
+  // Quotes kept around a value (`jq` output, a Docker env file) are no part of it.
+  if (QUOTED.test(text)) return asPublic(text.slice(1, -1).trim(), [])
+  const direct = asStructured(text, candidates)
+  if (direct !== undefined) return direct
+  // One layer of base64 around text: a Kubernetes Secret's `data:` holds a PEM or a JWK that way.
+  const inner = wrapped(text)
+  return inner === '' ? undefined : asStructured(inner, [])
+}
+
+function asStructured (text: string, candidates: Buffer[]): PreparedKey | string | undefined {
+  if (SSH_KEY.test(text)) return 'the key is an SSH public key: convert it to PEM (ssh-keygen -e -m PKCS8 -f key.pub)'
+  return asPem(text) ?? asJson(text) ?? asDer(candidates, text)
+}
+
+function wrapped (text: string): string {
+  if (!BASE64.test(text)) return ''
+  const inner = Buffer.from(text.replace(/\s+/g, ''), text.includes('-') || text.includes('_') ? 'base64url' : 'base64').toString('latin1')
+  return /^[\t\n\r\x20-\x7e]+$/.test(inner) ? unescapeNewlines(inner).trim() : ''
+}
+
+/** PEM armour, even a damaged one: a public key, or a refusal. */
 function asPem (text: string): PreparedKey | string | undefined {
   if (!ARMOUR.test(text)) return undefined
   // Private keys do not belong in a verifier; refusing them also catches a swapped config.
-  if (/BEGIN [A-Z ]*PRIVATE KEY/.test(text)) return PRIVATE
+  if (/BEGIN [A-Z ]*PRIVATE KEY/i.test(text)) return PRIVATE
   try {
-    return fromKeyObject(createPublicKey(text))
+    return fromKeyObject(createPublicKey(text), false)
   } catch {
     return 'the key looks like PEM but cannot be read as a public key or certificate'
   }
 }
 
 /**
- * Text that looks like JSON (an object, an array, a quoted string): a JWK, or a refusal. A JWKS
- * document, JSON of any other shape, or text that only nearly parses is public data or a mistake,
- * never a secret: taken as one, anyone holding the file could sign HS256 tokens with it.
+ * JSON text: a JWK, or a refusal when it is a JWKS document, other JSON with a key in it, or text
+ * that names `kty` or `keys` without parsing. Other text that merely starts with a brace (a
+ * password) is no JSON key and is left to be a secret.
  */
 function asJson (text: string): PreparedKey | string | undefined {
   const first = text.charCodeAt(0)
-  if (first !== 0x7b /* { */ && first !== 0x5b /* [ */ && first !== 0x22 /* " */) return undefined
+  const bracketed = first === 0x7b /* { */ || first === 0x5b /* [ */
+  if (!bracketed && !JWK_TEXT.test(text)) return undefined
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
   } catch {
-    return 'the key looks like JSON but does not parse'
+    return JWK_TEXT.test(text) ? 'the key looks like a JWK but does not parse as JSON' : undefined
   }
   if (parsed !== null && typeof parsed === 'object' && typeof (parsed as JsonWebKey).kty === 'string') return fromJwk(parsed as JsonWebKey)
   if (parsed !== null && typeof parsed === 'object' && Array.isArray((parsed as { keys?: unknown }).keys)) {
@@ -101,8 +140,7 @@ function asJson (text: string): PreparedKey | string | undefined {
 
 /**
  * The key DER holds (as bytes, or as base64 or hex text): a public key (SPKI, PKCS#1, a
- * certificate's), or a refusal of a private key or of any other ASN.1 structure (a CSR, a PKCS#7
- * bundle, an encrypted private key).
+ * certificate's), or a refusal of a private key.
  */
 function asDer (candidates: Buffer[], text: string): PreparedKey | string | undefined {
   const hex = text.replace(/^0x/i, '')
@@ -130,25 +168,13 @@ function readDer (der: Buffer): PreparedKey | string | undefined {
   }
   for (const type of ['spki', 'pkcs1'] as const) {
     try {
-      return fromKeyObject(createPublicKey({ key: der, format: 'der', type }))
+      return fromKeyObject(createPublicKey({ key: der, format: 'der', type }), false)
     } catch {}
   }
   try {
-    return fromKeyObject(new X509Certificate(der).publicKey)
+    return fromKeyObject(new X509Certificate(der).publicKey, false)
   } catch {}
-  // One SEQUENCE spanning every byte: key material of a kind not read here, never a secret.
-  return isOneSequence(der) ? 'the key is DER (ASN.1) but no public key or certificate: give the public key as PEM, SPKI or a JWK' : undefined
-}
-
-/** Whether `der` is exactly one ASN.1 SEQUENCE: its length header (short or long form) accounts for every byte. */
-function isOneSequence (der: Buffer): boolean {
-  const first = der[1] ?? 0x80
-  if (first < 0x80) return der.length === 2 + first
-  const octets = first & 0x7f
-  if (octets === 0 || octets > 4 || der.length < 2 + octets) return false
-  let length = 0
-  for (let i = 0; i < octets; i++) length = length * 256 + (der[2 + i] as number)
-  return der.length === 2 + octets + length
+  return undefined
 }
 
 function startsWith (bytes: Buffer, prefix: Buffer): boolean {
@@ -167,26 +193,27 @@ function fromJwk (jwk: JsonWebKey): PreparedKey | string {
   if (jwk.kty === 'oct') {
     const secret = typeof jwk.k === 'string' ? Buffer.from(jwk.k, 'base64url') : Buffer.alloc(0)
     if (secret.length === 0) return 'the key is empty'
-    prepared = fromKeyObject(createSecretKey(secret))
+    prepared = fromKeyObject(createSecretKey(secret), false)
   } else {
-    prepared = fromKeyObject(createPublicKey({ key: jwk, format: 'jwk' }))
+    prepared = fromKeyObject(createPublicKey({ key: jwk, format: 'jwk' }), false)
   }
-  if (typeof prepared === 'string' || typeof jwk.alg !== 'string') return prepared
+  if (jwk.alg !== undefined && typeof jwk.alg !== 'string') return 'the JWK\'s `alg` must be a string'
+  if (typeof prepared === 'string' || jwk.alg === undefined) return prepared
   const own = jwk.alg as JwtAlgorithm
   return { ...prepared, algorithms: prepared.algorithms.includes(own) ? [own] : [] }
 }
 
-function fromKeyObject (key: KeyObject): PreparedKey | string {
+function fromKeyObject (key: KeyObject, unmarked: boolean): PreparedKey | string {
   if (key.type === 'private') return PRIVATE
   if (key.type === 'secret') {
     if (key.symmetricKeySize === 0) return 'the key is empty'
     const algorithms = algorithmsForKey(key)
     if (algorithms.length === 0) return `the HMAC secret is too short: ${HMAC_LENGTH_RULE}`
-    return { hmac: true, key, algorithms }
+    return { hmac: true, unmarked, key, algorithms }
   }
   // RFC 7518 section 3.3: RSA keys of 2048 bits or more.
   if ((key.asymmetricKeyDetails?.modulusLength ?? 2048) < 2048) return 'RSA keys shorter than 2048 bits are refused'
   const algorithms = algorithmsForKey(key)
   if (algorithms.length === 0) return 'the key type or curve is not supported'
-  return { hmac: false, key, algorithms }
+  return { hmac: false, unmarked: false, key, algorithms }
 }

@@ -97,6 +97,12 @@ export function resolveJwtOptions (options: DaprJwtOptions): ResolvedJwtOptions 
     if (options.key === undefined || options.key === null) fail('`jwt.key` is required: a secret, a public key, a JWK or a resolver')
     const prepared = prepareKey(options.key)
     if (typeof prepared === 'string') fail(`\`jwt.key\`: ${prepared}`)
+    // Text or bytes that read as no public key are a secret only by elimination: a public key in a
+    // form not read here would become one, and HS256 tokens signed with it would pass. Only an
+    // explicit HMAC pin says it is meant as a secret.
+    if (prepared.unmarked && (configured === undefined || !configured.every(isHmac))) {
+      fail('`jwt.key` reads as no public key (PEM, SPKI, PKCS#1 or certificate DER as bytes, base64 or hex, or a JWK), so it would be an HMAC secret: say so with `algorithms: [\'HS256\']` (or HS384, HS512), or give the public key in one of those forms')
+    }
     // With no `algorithms`, the single algorithm the key's type implies: never a family.
     algorithms = configured ?? prepared.algorithms.slice(0, 1)
     const unfit = algorithms.filter(algorithm => !prepared.algorithms.includes(algorithm))
