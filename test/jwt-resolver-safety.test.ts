@@ -173,6 +173,21 @@ test('a key whose getter answers differently from one read to the next: what ver
   t.equal(JSON.parse((await send(port, 'GET', '/orders', { 'dapr-api-token': a })).body).code, 'FST_DAPR_TOKEN_BAD_SIGNATURE', 'cached, but the key now reads otherwise')
 })
 
+test('a resolver answering with a key whose member throws when read gets a 401 unusable key, never a 500, cached or not', async t => {
+  let explode = false
+  const key = { kty: 'oct', get k () { if (explode) throw new Error('boom'); return Buffer.from(HS_SECRET).toString('base64url') } }
+  for (const answer of [Object.defineProperty({}, 'kty', { get () { throw new Error('boom') } }), key]) {
+    explode = false
+    const { port } = await server(t, { key: () => answer as unknown as JwtKey, algorithms: ['HS256'] })
+    const token = signDaprJwt({ n: Math.random() }, { key: HS_SECRET })
+    if (answer === key) t.equal((await send(port, 'GET', '/orders', { 'dapr-api-token': token })).statusCode, 200, 'cached while readable')
+    explode = true
+    const res = await send(port, 'GET', '/orders', { 'dapr-api-token': token })
+    t.equal(res.statusCode, 401)
+    t.same(JSON.parse(res.body), { statusCode: 401, code: 'FST_DAPR_TOKEN_UNUSABLE_KEY', error: 'Unauthorized', message: 'No usable key for the Dapr API token' })
+  }
+})
+
 test('a resolver answering with a Proxy (over a Buffer or a JWK) gets a 401 unusable key, never a 500 or a pass', async t => {
   for (const proxy of [new Proxy(Buffer.from(HS_SECRET), {}), new Proxy({ kty: 'oct', k: Buffer.from(HS_SECRET).toString('base64url') }, {})]) {
     const { port } = await server(t, { key: () => proxy as unknown as JwtKey, algorithms: ['HS256'] })

@@ -86,12 +86,17 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
       return known
     }
     let known = byObject.get(key)
-    if (known === undefined || !unchanged(key, known.snapshot)) {
-      // Verified from the snapshot itself: what is checked on later calls is exactly what verifies
-      // (a getter answering differently on each read cannot split the two).
-      const snapshot = snapshotOf(key)
-      known = { verifier: keyVerifier(config, snapshot), snapshot }
-      byObject.set(key, known)
+    try {
+      if (known === undefined || !unchanged(key, known.snapshot)) {
+        // Verified from the snapshot itself: what is checked on later calls is exactly what verifies
+        // (a getter answering differently on each read cannot split the two).
+        const snapshot = snapshotOf(key)
+        known = { verifier: keyVerifier(config, snapshot), snapshot }
+        byObject.set(key, known)
+      }
+    } catch {
+      // A member that throws when read: no key can be made of it (as lib/jwt/keys.ts says of any key it cannot read).
+      return UNREADABLE
     }
     return known
   }
@@ -150,7 +155,7 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
   }
 
   function reuse (hit: CacheEntry, key: Resolved, token: string, version: number | undefined): VerifyOutcome {
-    if (sameKey(key, hit.key)) return hit.credential
+    if (sameKeyOrUnreadable(key, hit.key)) return hit.credential
     // A token in the cache passed the shape check, so this gives its signature as it did then.
     const shape = checkShape(token) as number | Buffer
     const lastDot = typeof shape === 'number' ? shape : token.indexOf('.', token.indexOf('.') + 1)
@@ -194,6 +199,18 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
 /** `alg: none` in any spelling: an unsigned token. */
 function isNone (algorithm: unknown): boolean {
   return typeof algorithm === 'string' && algorithm.toLowerCase() === 'none'
+}
+
+/** No key could be read from the resolver's answer: nothing verifies with it. */
+const UNREADABLE: KnownKey = Object.freeze({ verifier: 'unusableKey', snapshot: Object.freeze({}) })
+
+/** `sameKey`, with a key whose members throw when read counting as another key (verified in full, and refused). */
+function sameKeyOrUnreadable (key: Resolved, cached: JwtKey | undefined): boolean {
+  try {
+    return sameKey(key, cached)
+  } catch {
+    return false
+  }
 }
 
 /**
