@@ -357,6 +357,9 @@ test('verify --jwt-*: a refusal for a claim or the algorithm says which, and wha
   t.same(await cli(['verify', '--jwt-secret-env', 'S', '--aud', 'elsewhere'], { stdin: many, env }), {
     code: 1, stdout: 'refused: Dapr API token claim not allowed (FST_DAPR_TOKEN_CLAIM_MISMATCH): aud is ["other","app"], not --aud "elsewhere"\n', stderr: ''
   })
+  t.same(await cli(['verify', '--jwt-secret-env', 'PEM'], { stdin: many, env: { PEM: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----' } }), {
+    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: the JWT secret from environment variable PEM holds more than one line; a secret is one line (a PEM key goes in a key file: --jwt-key-file, --key-file)\n' + HELP_HINT('verify')
+  })
   const noIss = signDaprJwt({ sub: 'caller' }, { key: secret })
   t.same(await cli(['verify', '--jwt-secret-env', 'S', '--iss', 'me', '--sub', 'caller'], { stdin: noIss, env }), {
     code: 1, stdout: 'refused: Dapr API token lacks a required claim (FST_DAPR_TOKEN_MISSING_CLAIM): the token has no iss (asked for by --iss)\n', stderr: ''

@@ -47,7 +47,9 @@ export async function readSecret (io: CliIo, source: SecretSource, label: string
   const value = raw.trim()
   if (value === '') throw new CliError(`the ${label} from ${where} is empty`)
   if (!multiline && /[\r\n]/.test(value)) {
-    throw new CliError(`the ${label} from ${where} holds more than one line; a header value cannot contain a line break`)
+    // A token travels in a header; a secret is one line too, and a PEM key has a flag of its own.
+    const why = label.includes('token') ? 'a header value cannot contain a line break' : 'a secret is one line (a PEM key goes in a key file: --jwt-key-file, --key-file)'
+    throw new CliError(`the ${label} from ${where} holds more than one line; ${why}`)
   }
   return value
 }
