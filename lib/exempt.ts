@@ -70,7 +70,7 @@ function parseExemptRoute (entry: string | ExemptRoute): { methods: string[], ur
     methods = (match[1] as string).split(',')
     url = match[2] as string
   } else if (entry !== null && typeof entry === 'object' && typeof entry.url === 'string') {
-    checkOptionNames(entry, ['method', 'url'], message => { throw new DaprTokenOptionsError(message) }, 'exempt[].')
+    checkOptionNames(entry, ['method', 'url'], { prefix: 'exempt[].' })
     methods = typeof entry.method === 'string' ? [entry.method] : entry.method
     url = entry.url
   } else {

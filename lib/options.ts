@@ -116,7 +116,7 @@ const REGISTER_OPTION_NAMES = new Set(['prefix', 'logSerializers'])
 
 export function resolveOptions (options: DaprTokenAuthOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
   if (options === null || typeof options !== 'object') fail('options must be an object')
-  checkOptionNames(options, OPTION_NAMES, fail, '', REGISTER_OPTION_NAMES)
+  checkOptionNames(options, OPTION_NAMES, { also: REGISTER_OPTION_NAMES })
   const role = oneOf('role', options.role, ['app', 'sidecar'], 'app')
   const defaults = ROLE_DEFAULTS[role]
 

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { refusalErrors } from '../errors.js'
 import { decodeObject } from '../jwt/decode.js'
 import { fromJwks, type JwksResolver } from '../jwt/jwks.js'
-import { prepareKey } from '../jwt/keys.js'
+import { prepareKey, SHORT_SECRET } from '../jwt/keys.js'
 import type { DaprJwtOptions, JwtAlgorithm, JwtKey } from '../jwt/types.js'
 import { resolveOptions } from '../options.js'
 import type { TokenVerifier } from '../verifier.js'
@@ -30,7 +30,7 @@ function parseKeyFile (text: string): JwtKey {
   }
   // A secret (an `oct` JWK, or text that is no key and would become one, however short): not here.
   const prepared = prepareKey(key)
-  if (typeof prepared === 'string' ? prepared.includes('HMAC secret') : prepared.hmac) {
+  if (typeof prepared === 'string' ? prepared === SHORT_SECRET : prepared.hmac) {
     throw new CliError('the --jwt-key-file holds no public key (PEM, base64 or hex DER) and no public JWK; for an HMAC secret use --jwt-secret-file')
   }
   return key

@@ -242,7 +242,7 @@ async function boundedText (response: Response, limit: number): Promise<string> 
  */
 export function fromJwks (options: FromJwksOptions): JwksResolver {
   if (options === null || typeof options !== 'object') fail('options must be an object { url } or { issuers }')
-  checkOptionNames(options, JWKS_OPTION_NAMES, fail)
+  checkOptionNames(options, JWKS_OPTION_NAMES, { source: 'fromJwks' })
   const allowHttp = options.allowHttp === true
   const settings: Settings = {
     timeoutMs: duration('timeoutMs', options.timeoutMs, 5000),
@@ -264,7 +264,7 @@ export function fromJwks (options: FromJwksOptions): JwksResolver {
     if (!Array.isArray(options.issuers) || options.issuers.length === 0) fail('pass `url`, or `issuers` as a non-empty array')
     const byIssuer = new Map<string, JwksEndpoint>()
     for (const [index, entry] of options.issuers.entries()) {
-      if (typeof entry === 'object' && entry !== null) checkOptionNames(entry, ['issuer', 'jwksUri'], fail, `issuers[${index}].`)
+      if (typeof entry === 'object' && entry !== null) checkOptionNames(entry, ['issuer', 'jwksUri'], { source: 'fromJwks', prefix: `issuers[${index}].` })
       const { issuer, jwksUri } = typeof entry === 'string' ? { issuer: entry, jwksUri: undefined } : entry
       if (typeof issuer !== 'string' || issuer === '') fail('each issuer must be a non-empty string')
       const url = jwksUri ?? `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json`

@@ -22,8 +22,6 @@ const PRIVATE = 'a private key was given where a public key is needed'
 const BASE64 = /^[A-Za-z0-9+/_\-\s]+={0,2}$/
 /** Hex text, as `openssl` and `xxd -p` print DER (line breaks and `:` separators allowed). */
 const HEX = /^(?:[0-9A-Fa-f]{2}[\s:]*)+$/
-/** A UTF-16LE byte order mark (PowerShell's `>` writes UTF-16LE). */
-const UTF16_LE = Buffer.from([0xff, 0xfe])
 /** An OpenSSH public key line (`ssh-keygen` output, `authorized_keys`, `known_hosts`). */
 const SSH_KEY = /(?:^|\s)(?:ssh-(?:rsa|dss|ed25519|ed448)|ecdsa-sha2-nistp\d+|sk-[a-z0-9-]+@openssh\.com) AAAA/
 /** PEM armour, or something meant as one (any case, any dashes): no run of repeats, so linear. */
@@ -43,18 +41,32 @@ const INVISIBLE = /^[\u200b-\u200d\u2060\ufeff]+|[\u200b-\u200d\u2060\ufeff]+$/g
  */
 export function prepareKey (key: JwtKey): PreparedKey | string {
   try {
-    // A Proxy is no key: it can answer `instanceof` and `util.types` alike and hand back other bytes.
-    if (key === null || typeof key !== 'object' ? typeof key !== 'string' : isProxy(key)) return NOT_A_KEY
-    if (isKeyObject(key)) return fromKeyObject(key, false)
-    if (typeof key === 'string' || isUint8Array(key)) return fromText(key)
-    if (typeof key.kty === 'string') return fromJwk(key)
+    switch (kindOf(key)) {
+      case 'keyObject': return fromKeyObject(key as KeyObject, false)
+      case 'string':
+      case 'bytes': return fromText(key as string | Uint8Array)
+      case 'object': if (typeof (key as JsonWebKey).kty === 'string') return fromJwk(key as JsonWebKey)
+    }
   } catch {
     return 'the key cannot be parsed'
   }
-  return NOT_A_KEY
+  return 'a key must be a string, bytes, a KeyObject or a JWK'
 }
 
-const NOT_A_KEY = 'a key must be a string, bytes, a KeyObject or a JWK'
+/**
+ * What a key value is, told without trusting it: `util.types`, not `instanceof`, and a Proxy is
+ * `'none'` (it can answer `instanceof` and `util.types` alike and hand back other bytes).
+ * `'object'` may be a JWK.
+ */
+export function kindOf (key: unknown): 'string' | 'keyObject' | 'bytes' | 'object' | 'none' {
+  if (typeof key === 'string') return 'string'
+  if (key === null || typeof key !== 'object' || isProxy(key)) return 'none'
+  if (isKeyObject(key)) return 'keyObject'
+  return isUint8Array(key) ? 'bytes' : 'object'
+}
+
+/** Why a secret is refused for its length; the CLI tells it apart from other refusals. */
+export const SHORT_SECRET = `the HMAC secret is too short: ${HMAC_LENGTH_RULE}`
 
 /**
  * A string or bytes key: a public key in one of the forms read here, a JWK as JSON, or else an
@@ -78,7 +90,8 @@ function fromText (key: string | Uint8Array): PreparedKey | string {
 
 /** The bytes as text to classify: UTF-8 (or UTF-16LE with its mark), without a byte order mark, invisible edges or escaped line breaks. */
 function textOf (bytes: Buffer): string {
-  const text = startsWith(bytes, UTF16_LE) ? bytes.subarray(2).toString('utf16le') : bytes.toString('utf8')
+  // UTF-16LE, as PowerShell's `>` writes it, starts with its byte order mark.
+  const text = bytes[0] === 0xff && bytes[1] === 0xfe ? bytes.subarray(2).toString('utf16le') : bytes.toString('utf8')
   return unescapeNewlines(text.replace(INVISIBLE, '')).trim()
 }
 
@@ -99,8 +112,7 @@ function asStructured (text: string, candidates: Buffer[]): PreparedKey | string
 }
 
 function wrapped (text: string): string {
-  if (!BASE64.test(text)) return ''
-  const inner = Buffer.from(text.replace(/\s+/g, ''), text.includes('-') || text.includes('_') ? 'base64url' : 'base64').toString('latin1')
+  const inner = base64Bytes(text)?.toString('latin1') ?? ''
   return /^[\t\n\r\x20-\x7e]+$/.test(inner) ? unescapeNewlines(inner).trim() : ''
 }
 
@@ -145,7 +157,8 @@ function asJson (text: string): PreparedKey | string | undefined {
 function asDer (candidates: Buffer[], text: string): PreparedKey | string | undefined {
   const hex = text.replace(/^0x/i, '')
   if (HEX.test(hex)) candidates.push(Buffer.from(hex.replace(/[\s:]+/g, ''), 'hex'))
-  if (BASE64.test(text)) candidates.push(Buffer.from(text.replace(/\s+/g, ''), text.includes('-') || text.includes('_') ? 'base64url' : 'base64'))
+  const base64 = base64Bytes(text)
+  if (base64 !== undefined) candidates.push(base64)
   for (const der of candidates) {
     const key = readDer(der)
     if (key !== undefined) return key
@@ -177,8 +190,10 @@ function readDer (der: Buffer): PreparedKey | string | undefined {
   return undefined
 }
 
-function startsWith (bytes: Buffer, prefix: Buffer): boolean {
-  return bytes.length >= prefix.length && bytes.subarray(0, prefix.length).equals(prefix)
+/** The bytes base64 or base64url text holds (line breaks allowed), or `undefined` for other text. */
+function base64Bytes (text: string): Buffer | undefined {
+  if (!BASE64.test(text)) return undefined
+  return Buffer.from(text.replace(/\s+/g, ''), text.includes('-') || text.includes('_') ? 'base64url' : 'base64')
 }
 
 /** PEM or base64 pasted into an env var or JSON with its line breaks as the two characters `\\n`. */
@@ -208,7 +223,7 @@ function fromKeyObject (key: KeyObject, unmarked: boolean): PreparedKey | string
   if (key.type === 'secret') {
     if (key.symmetricKeySize === 0) return 'the key is empty'
     const algorithms = algorithmsForKey(key)
-    if (algorithms.length === 0) return `the HMAC secret is too short: ${HMAC_LENGTH_RULE}`
+    if (algorithms.length === 0) return SHORT_SECRET
     return { hmac: true, unmarked, key, algorithms }
   }
   // RFC 7518 section 3.3: RSA keys of 2048 bits or more.

@@ -66,7 +66,7 @@ function checkCache (value: unknown): ResolvedJwtOptions['cache'] {
   if (value === false) return null
   if (value === undefined || value === true) return { max: DEFAULT_CACHE.max, ttlMs: DEFAULT_CACHE.ttl * 1000 }
   if (value === null || typeof value !== 'object') fail('`jwt.cache` must be true, false or { max, ttl }')
-  checkOptionNames(value, ['max', 'ttl'], fail, 'jwt.cache.')
+  checkOptionNames(value, ['max', 'ttl'], { prefix: 'jwt.cache.' })
   const { max = DEFAULT_CACHE.max, ttl = DEFAULT_CACHE.ttl } = value as { max?: unknown, ttl?: unknown }
   if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) fail('`jwt.cache.max` must be a positive integer')
   return { max, ttlMs: seconds('cache.ttl', ttl, true) as number }
@@ -83,7 +83,7 @@ function checkResolverTimeout (value: unknown): number {
 /** Validates the `jwt` option; every mistake throws `FST_DAPR_TOKEN_OPTIONS` with what to change. */
 export function resolveJwtOptions (options: DaprJwtOptions): ResolvedJwtOptions {
   if (options === null || typeof options !== 'object') fail('`jwt` must be an object such as { key, algorithms }')
-  checkOptionNames(options, JWT_OPTION_NAMES, fail, 'jwt.')
+  checkOptionNames(options, JWT_OPTION_NAMES, { prefix: 'jwt.' })
   const configured = checkAlgorithms(options.algorithms)
   let algorithms: readonly JwtAlgorithm[]
   let staticKey: PreparedKey | undefined

@@ -1,5 +1,4 @@
 import type { KeyObject } from 'node:crypto'
-import { isKeyObject, isProxy, isUint8Array } from 'node:util/types'
 import type { FastifyRequest } from 'fastify'
 import { DaprTokenKeySourceUnavailableError } from '../errors.js'
 import { sentMoreThanOnce } from '../extract.js'
@@ -8,7 +7,7 @@ import type { TokenVerifier, VerifyOutcome } from '../verifier.js'
 import { VerifiedCache, type CacheEntry } from './cache.js'
 import { checkClaims } from './claims.js'
 import { decodeObject, HeaderDecoder } from './decode.js'
-import { prepareKey } from './keys.js'
+import { kindOf, prepareKey } from './keys.js'
 import { resolveJwtOptions, type ResolvedJwtOptions } from './options.js'
 import { signatureCheck, type SignatureCheck } from './signature.js'
 import { checkShape } from './structure.js'
@@ -85,6 +84,8 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
       }
       return known
     }
+    // A Proxy or another non-key is never remembered: lib/jwt/keys.ts refuses it.
+    if (kindOf(key) === 'none') return UNREADABLE
     let known = byObject.get(key)
     try {
       if (known === undefined || !unchanged(key, known.snapshot)) {
@@ -219,11 +220,11 @@ function sameKeyOrUnreadable (key: Resolved, cached: JwtKey | undefined): boolea
  */
 function sameKey (key: Resolved, cached: JwtKey | undefined): boolean {
   if (key === cached) return true
-  if (key === null || typeof key !== 'object' || cached === undefined || typeof cached !== 'object') return false
-  // `util.types`, not `instanceof`: a Proxy passes `instanceof` and is no key at all.
-  if (isKeyObject(key)) return isKeyObject(cached) && key.equals(cached)
-  if (isUint8Array(key)) return isUint8Array(cached) && Buffer.compare(key, cached) === 0
-  return !isKeyObject(cached) && !isUint8Array(cached) && !isProxy(key) && sameMembers(key, cached)
+  const kind = kindOf(key)
+  if (kind !== kindOf(cached)) return false
+  if (kind === 'keyObject') return (key as KeyObject).equals(cached as KeyObject)
+  if (kind === 'bytes') return Buffer.compare(key as Uint8Array, cached as Uint8Array) === 0
+  return kind === 'object' && sameMembers(key as object, cached as object)
 }
 
 /**
@@ -234,10 +235,10 @@ const JWK_MEMBERS = ['kty', 'k', 'n', 'e', 'crv', 'x', 'y', 'd', 'alg', 'use'] a
 
 /** A key object as it is now, each member read once: bytes and JWKs copied (a KeyObject cannot change). */
 function snapshotOf (key: Exclude<JwtKey, string>): JwtKey {
-  if (isKeyObject(key)) return key
-  if (isUint8Array(key)) return Buffer.from(key)
-  // A Proxy is no key (lib/jwt/keys.ts refuses it): an empty snapshot, never equal to a real JWK.
-  if (isProxy(key)) return Object.freeze({})
+  const kind = kindOf(key)
+  if (kind === 'keyObject') return key
+  // Copied from the view itself (not through `valueOf`, which `Buffer.from` would follow).
+  if (kind === 'bytes') return Buffer.copyBytesFrom(key as Uint8Array)
   const copy: Record<string, unknown> = {}
   for (const member of JWK_MEMBERS) {
     const value = (key as Record<string, unknown>)[member]
@@ -248,9 +249,10 @@ function snapshotOf (key: Exclude<JwtKey, string>): JwtKey {
 
 /** Whether a key object still holds what its snapshot does. */
 function unchanged (key: Exclude<JwtKey, string>, snapshot: JwtKey): boolean {
-  if (isKeyObject(key)) return true
-  if (isUint8Array(key)) return Buffer.compare(key, snapshot as Uint8Array) === 0
-  return !isProxy(key) && sameMembers(key, snapshot as object)
+  const kind = kindOf(key)
+  if (kind === 'keyObject') return true
+  if (kind === 'bytes') return Buffer.compare(key as Uint8Array, snapshot as Uint8Array) === 0
+  return sameMembers(key, snapshot as object)
 }
 
 /** Whether a JWK's key members are those of a snapshot (key material is strings: `===` compares it). */

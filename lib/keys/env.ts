@@ -20,7 +20,7 @@ export interface EnvSourceOptions {
 export function fromEnv (name: string, options: EnvSourceOptions = {}): KeySource {
   if (typeof name !== 'string' || name === '') throw new DaprTokenOptionsError('`fromEnv(name)` needs the name of an environment variable')
   if (options === null || typeof options !== 'object') throw new DaprTokenOptionsError('`fromEnv` options must be an object')
-  checkOptionNames(options, ['env', 'log'], message => { throw new DaprTokenOptionsError(`fromEnv: ${message}`) })
+  checkOptionNames(options, ['env', 'log'], { source: 'fromEnv' })
   const record = new KeySourceRecord<string>(`env ${name}`, { log: options.log, graceMs: 0 })
   const tokens = normaliseTokens((options.env ?? process.env)[name] ?? '')
   if (tokens.length > 0) record.loaded(tokens)

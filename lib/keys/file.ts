@@ -39,10 +39,6 @@ type ErrnoError = Error & { code?: unknown }
 
 const FILE_OPTION_NAMES = ['parse', 'debounceMs', 'maxWaitMs', 'settleMs', 'pollMs', 'watch', 'graceMs', 'log', 'onChange', 'fingerprint'] as const satisfies ReadonlyArray<keyof FileSourceOptions>
 
-function fileOptionsFail (message: string): never {
-  throw new DaprTokenOptionsError(`fromFile: ${message}`)
-}
-
 /** The default `parse`: one token per line; blank lines and surrounding whitespace (CR, a BOM) ignored. */
 export function parseTokenLines (content: string): string[] {
   return normaliseTokens(content.split('\n'))
@@ -69,7 +65,7 @@ export function fromFile<K> (path: string, options: FileSourceOptions<K> & { par
 export function fromFile<K> (path: string, options: FileSourceOptions<K> = {}): KeySource<K> {
   if (typeof path !== 'string' || path === '') throw new DaprTokenOptionsError('`fromFile(path)` needs the path of a file')
   if (options === null || typeof options !== 'object') throw new DaprTokenOptionsError('`fromFile` options must be an object')
-  checkOptionNames(options, FILE_OPTION_NAMES, fileOptionsFail)
+  checkOptionNames(options, FILE_OPTION_NAMES, { source: 'fromFile' })
   const file = resolvePath(path)
   const directory = dirname(file)
   const parse = (options.parse ?? parseTokenLines) as (content: string) => readonly K[]
