@@ -143,15 +143,18 @@ function targets (micro: MicroResult, samples: Sample[], ratiosOf: (name: string
     if (cached !== undefined) line(cached <= 1000, `cached JWT ${alg.toUpperCase()} at most 1 us per call: ${fmt(cached)} ns`)
   }
   for (const alg of ['hs256', 'rs256', 'es256']) {
-    const uncached = ns(`jwt-${alg}`)
+    // Verification is the verifier; the whole hook adds the request handling every mode has (static-1).
+    const verification = ns(`jwt-${alg}-verifier`)
+    const wholeHook = ns(`jwt-${alg}`)
+    const hookToo = (floor: number): string => wholeHook === undefined ? '' : `; the whole hook ${fmt(wholeHook)} ns (${(wholeHook / floor).toFixed(2)}x)`
     const raw = ns(`raw-${alg}`)
-    if (uncached !== undefined && raw !== undefined && raw > 0) {
-      line(uncached <= raw * 1.1, `uncached JWT ${alg.toUpperCase()} within 10% of the node:crypto signature check alone: ${fmt(uncached)} ns vs ${fmt(raw)} ns (${(uncached / raw).toFixed(2)}x)`)
+    if (verification !== undefined && raw !== undefined && raw > 0) {
+      line(verification <= raw * 1.1, `uncached JWT ${alg.toUpperCase()} verification within 10% of the node:crypto signature check alone: ${fmt(verification)} ns vs ${fmt(raw)} ns (${(verification / raw).toFixed(2)}x)${hookToo(raw)}`)
     }
     // HMAC only: the same floor with node:crypto given its fastest key form, the stricter comparison.
     const rawKeyObject = ns(`raw-${alg}-keyobject`)
-    if (uncached !== undefined && rawKeyObject !== undefined && rawKeyObject > 0) {
-      line(uncached <= rawKeyObject * 1.1, `uncached JWT ${alg.toUpperCase()} within 10% of that check with the secret as a KeyObject: ${fmt(uncached)} ns vs ${fmt(rawKeyObject)} ns (${(uncached / rawKeyObject).toFixed(2)}x)`)
+    if (verification !== undefined && rawKeyObject !== undefined && rawKeyObject > 0) {
+      line(verification <= rawKeyObject * 1.1, `uncached JWT ${alg.toUpperCase()} verification within 10% of that check with the secret as a KeyObject: ${fmt(verification)} ns vs ${fmt(rawKeyObject)} ns (${(verification / rawKeyObject).toFixed(2)}x)${hookToo(rawKeyObject)}`)
     }
   }
   for (const refusal of ['app-refuse', 'sidecar-refuse']) {
@@ -218,8 +221,11 @@ ${checked.join('\n')}
 ## Hook alone (ns per call)
 
 The built onRequest hook called directly with a fresh fake request per call and a fake reply: the
-fastest of 31 batches of about 8 ms each (up to 20,000 calls; disturbances only add time), minus the harness's own ${micro.harnessNs} ns per call (making the
-request object and calling a hook that only calls \`done\`). This is where the precise claims live.
+fastest of 31 batches of about 8 ms each (up to 20,000 calls; disturbances only add time), the rows interleaved (one
+batch of each in turn, after a warm-up batch of each), minus the harness's own ${micro.harnessNs} ns per call (making the
+request object and calling a hook that only calls \`done\`). This is where the precise claims live. The \`verifier alone\`
+rows are uncached JWT verification itself, what the 10% targets compare: the whole hook adds the request handling every
+mode has (the header read and stripped, \`request.daprToken\` set).
 
 | mode | ns per call |
 |---|---:|

@@ -47,11 +47,21 @@ export function sentMoreThanOnce (request: FastifyRequest, header: string): bool
 
 /**
  * Whether a raw header name (as sent: `Dapr-Api-Token` from Go clients) is `lower`, an already
- * lower-case name. Measured faster than folding case by hand: only a name of the right length is
- * lowered, and that is the one line that matches.
+ * lower-case name, as Node's `toLowerCase` keys the parsed headers. ASCII is folded in place, with
+ * no lowered copy made of each name of the right length (`Content-Length` is as long as
+ * `dapr-api-token`); a name with a character above ASCII is left to `toLowerCase`, which folds some
+ * of those into ASCII (the Kelvin sign into `k`).
  */
 export function isHeaderName (name: string, lower: string): boolean {
-  return name.length === lower.length && (name === lower || name.toLowerCase() === lower)
+  const length = lower.length
+  if (name.length !== length) return false
+  for (let i = 0; i < length; i++) {
+    let c = name.charCodeAt(i)
+    if (c > 0x7f) return name.toLowerCase() === lower
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20
+    if (c !== lower.charCodeAt(i)) return false
+  }
+  return true
 }
 
 /**

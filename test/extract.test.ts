@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { extractToken, nodeSymbol, SEVERAL, sentMoreThanOnce, stripTokenHeader } from '../lib/extract.js'
+import { extractToken, isHeaderName, nodeSymbol, SEVERAL, sentMoreThanOnce, stripTokenHeader } from '../lib/extract.js'
 import { buildHook } from '../lib/hook.js'
 import { resolveOptions } from '../lib/options.js'
 
@@ -64,4 +64,16 @@ test('stripTokenHeader removes every line of the header in any case, in place, a
   t.same(raw, ['Host', 'x', 'Accept', 'y', 'Dapr-Api-Tokens', 'z'])
   t.same(request.headers, { host: 'x', accept: 'y', 'dapr-api-tokens': 'z' })
   t.equal(sentMoreThanOnce(request, 'dapr-api-token'), false)
+})
+
+test('isHeaderName: a raw name matches in any ASCII case, and as toLowerCase folds anything else', async t => {
+  for (const name of ['dapr-api-token', 'Dapr-Api-Token', 'DAPR-API-TOKEN', 'dApR-aPi-ToKeN']) t.equal(isHeaderName(name, 'dapr-api-token'), true, name)
+  for (const name of ['Content-Length', 'dapr-api-tokem', 'dapr-api-toke', 'dapr-api-tokens', 'Dapr_Api_Token', '']) t.equal(isHeaderName(name, 'dapr-api-token'), false, name)
+  // Only A-Z are folded: `[` is not `{`, and `@` is not a backquote, though each differs from the other by 0x20 alone.
+  t.equal(isHeaderName('x[y', 'x{y'), false, '[ and {')
+  t.equal(isHeaderName('x@y', 'x`y'), false, '@ and `')
+  // Node keys its parsed headers by toLowerCase: the Kelvin sign (U+212A) lowers to `k`, so this name is the token header there too.
+  t.equal(isHeaderName('Dapr-Api-To\u212Aen', 'dapr-api-token'), true, 'the Kelvin sign')
+  t.equal(isHeaderName('Dapr-Api-Tok\u00e9n', 'dapr-api-token'), false, 'an accented letter is another name')
+  t.equal(isHeaderName('Xapr-Api-To\u212Aen', 'dapr-api-token'), false, 'a differing ASCII letter first')
 })

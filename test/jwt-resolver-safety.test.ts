@@ -284,3 +284,36 @@ test('a static key keeps the plain cache: a hit is the cached credential itself'
   t.match(first, { kind: 'jwt', claims: { n: 1 } })
   t.equal(verifier.verify(token, {} as never), first)
 })
+
+test('a long signature is kept while an async resolver waits: a token checked meanwhile cannot change it', async t => {
+  // RS256 signatures are long: the shape check decodes them into a buffer the next token reuses.
+  const { publicKey, privateKey } = rsaTenants[0]
+  let release: (() => void) | undefined
+  let firstAsked: (() => void) | undefined
+  const asked = new Promise<void>(resolve => { firstAsked = resolve })
+  let calls = 0
+  const { port } = await server(t, {
+    key: async () => {
+      calls++
+      if (calls === 1) {
+        (firstAsked as () => void)()
+        await new Promise<void>(resolve => { release = resolve })
+      }
+      return publicKey
+    },
+    algorithms: ['RS256'],
+    cache: false
+  })
+  const first = signDaprJwt({ sub: 'first' }, { key: privateKey })
+  const second = signDaprJwt({ sub: 'second' }, { key: privateKey })
+  const pending = send(port, 'GET', '/orders', { 'dapr-api-token': first })
+  await asked
+  const meanwhile = await send(port, 'GET', '/orders', { 'dapr-api-token': second })
+  const claimsOf = (token: string): unknown => JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString())
+  t.equal(meanwhile.statusCode, 200)
+  t.same(JSON.parse(meanwhile.body), { daprToken: { kind: 'jwt', claims: claimsOf(second) } });
+  (release as () => void)()
+  const waited = await pending
+  t.equal(waited.statusCode, 200, 'the first token verified with its own signature')
+  t.same(JSON.parse(waited.body), { daprToken: { kind: 'jwt', claims: claimsOf(first) } })
+})

@@ -29,6 +29,10 @@ test('shape check: three canonical base64url parts, before any crypto', async t 
   t.same(checkShape(long), Buffer.from(long.slice(long.lastIndexOf('.') + 1), 'base64url'), 'a long signature: its bytes')
   t.equal(checkShape(`aQ.cQ.${'A'.repeat(128)}`), 5, '128 characters is still short')
   t.ok(Buffer.isBuffer(checkShape(`aQ.cQ.${'A'.repeat(132)}`)), '132 is long')
+  // Past the kept buffer (RSA-8192's 1,024 bytes): 1,368 characters are 1,026 bytes.
+  t.same(checkShape(`aQ.cQ.${'B'.repeat(1368)}`), Buffer.from('B'.repeat(1368), 'base64url'), 'a signature over 1,024 bytes: its bytes')
+  t.equal(checkShape(`aQ.cQ.${'B'.repeat(1367)}=`), 'malformed', 'over 1,024 bytes, a skipped character is malformed too')
+  t.equal(checkShape(`aQ.cQ.${'B'.repeat(339)}=`), 'malformed', 'and within the kept buffer')
   const cases: Array<[string, string | undefined]> = [
     ['', 'malformed'],
     ['abc', 'malformed'],
@@ -168,6 +172,19 @@ test('decodeObject: JSON objects only, deeply frozen, no __proto__ key at any de
     t.equal(decodeObject(b64(text)), undefined, text)
   }
   t.same(decodeObject(b64('{"a":"\\u0041","__proto":1}')), { a: 'A', __proto: 1 }, 'escapes and near-misses are fine')
+})
+
+test('decodeObject: a flat object takes the short way; anything that could nest or hide __proto__ is walked', async t => {
+  const flat = decodeObject(b64('{"sub":"a","exp":1}'))
+  t.same(flat, { sub: 'a', exp: 1 })
+  t.ok(Object.isFrozen(flat), 'a flat object is frozen')
+  t.ok(Object.isFrozen((decodeObject(b64('{"a":[1,2]}')) as { a: number[] }).a), 'an array member is frozen')
+  t.ok(Object.isFrozen((decodeObject(b64('{"a":{"b":1}}')) as { a: object }).a), 'an object member is frozen')
+  t.ok(Object.isFrozen((decodeObject(b64(' {"a":{"b":1}}')) as { a: object }).a), 'after leading whitespace too')
+  // With values that are no objects: nothing else in the text sends them the long way.
+  t.equal(decodeObject(b64('{"\\u005f_proto__":true}')), undefined, 'an escaped __proto__ key at the top')
+  t.equal(decodeObject(b64('{"__proto__":true}')), undefined, 'a plain __proto__ key at the top')
+  t.same(decodeObject(b64('{"note":"{[\\\\__proto__"}')), { note: '{[\\__proto__' }, 'the same characters in a value only take the long way')
 })
 
 test('decodeObject: bytes that are not UTF-8 are no JSON text; a U+FFFD the signer sent is kept', async t => {

@@ -32,11 +32,15 @@ export function oneShotHmac (digest: string, key: KeyObject): Mac {
     outer[i] = byte ^ 0x5c
   }
   const innerPad = inner.subarray(0, block)
+  // The last view of `inner` hashed: one issuer's tokens have one signing-input length.
+  let view = innerPad
   return (text, end) => {
     let message: Buffer
     // latin1 writes the first `end` characters as they are: no slice of the token is made.
     if (end <= KEPT_INPUT_BYTES) {
-      message = inner.subarray(0, block + inner.write(text, block, end, 'latin1'))
+      const length = block + inner.write(text, block, end, 'latin1')
+      if (view.length !== length) view = inner.subarray(0, length)
+      message = view
     } else {
       message = Buffer.allocUnsafe(block + end)
       innerPad.copy(message)

@@ -1,13 +1,14 @@
 import { constants, verify, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto'
 import { hmacOf } from './hmac.js'
+import { signatureBytes } from './structure.js'
 import type { JwtAlgorithm } from './types.js'
 
 /**
  * Checks one JWS signature (RFC 7515 section 5.2) of a token that passed the shape check
  * (lib/jwt/structure.ts): the signing input `header.payload` is `token[0, lastDot)`, the signature
  * the base64url part after it, and `bytes` that part decoded when the shape check decoded it (a
- * long part; a short one is left as text). The key is bound once. Never throws: anything
- * node:crypto refuses is a wrong signature.
+ * long part), else `undefined` and the check decodes what it needs (a short part is left as text).
+ * The key is bound once. Never throws: anything node:crypto refuses is a wrong signature.
  */
 export type SignatureCheck = (token: string, lastDot: number, bytes: Buffer | undefined) => boolean
 
@@ -43,7 +44,8 @@ export function signatureCheck (algorithm: JwtAlgorithm, key: KeyObject): Signat
 function hmacCheck (digest: string, key: KeyObject): SignatureCheck {
   const mac = hmacOf(digest, key)
   return (token, lastDot, bytes) => {
-    // No HMAC is long enough to have been decoded (HS512: 86 characters).
+    // No HMAC is long enough to have been decoded (HS512: 86 characters); the length check below
+    // refuses a long part that came undecoded.
     if (bytes !== undefined) return false
     const expected = mac(token, lastDot)
     const length = expected.length
@@ -59,15 +61,23 @@ function hmacCheck (digest: string, key: KeyObject): SignatureCheck {
 /** Signing inputs up to this length are handed to node:crypto from one kept buffer (verifying is synchronous). */
 const KEPT_INPUT_BYTES = 8192
 const input = Buffer.alloc(KEPT_INPUT_BYTES)
+/** The last view of `input` handed out: one issuer's tokens have one signing-input length, so it is rarely made anew. */
+let inputView = input.subarray(0, 0)
 
 /** RS*, PS*, ES*, EdDSA: node:crypto's one-shot verify. `length`: the exact signature length, or -1 for any. */
 function publicKeyCheck (digest: string | null, key: KeyObject | VerifyKeyObjectInput, length: number): SignatureCheck {
   return (token, lastDot, bytes) => {
-    // A short part passed the shape check's pattern, canonically spelled: this decoding is exact.
-    const signature = bytes ?? Buffer.from(token.slice(lastDot + 1), 'base64url')
+    // A part left undecoded passed the shape check, canonically spelled: this decoding is exact.
+    const signature = bytes ?? signatureBytes(token, lastDot) as Buffer
     if (length !== -1 && signature.length !== length) return false
     // The signing input is ASCII: latin1 writes its characters as they are, with no slice made.
-    const data = lastDot <= KEPT_INPUT_BYTES ? input.subarray(0, input.write(token, 0, lastDot, 'latin1')) : Buffer.from(token.slice(0, lastDot), 'latin1')
+    let data: Buffer
+    if (lastDot <= KEPT_INPUT_BYTES) {
+      const length = input.write(token, 0, lastDot, 'latin1')
+      data = length === inputView.length ? inputView : (inputView = input.subarray(0, length))
+    } else {
+      data = Buffer.from(token.slice(0, lastDot), 'latin1')
+    }
     try {
       return verify(digest, data, key, signature)
     /* c8 ignore next 5 */

@@ -21,7 +21,7 @@
  *   and its length checked.
  *
  * Returns `'malformed'`; `'unsigned'` for an empty signature part (`alg: none`); the long
- * signature's bytes; or, for a short signature, the index of the dot before it.
+ * signature's bytes (`signatureBytes`); or, for a short signature, the index of the dot before it.
  */
 export function checkShape (token: string): 'malformed' | 'unsigned' | number | Buffer {
   // UTF-8 is longer than the string exactly when a character is not ASCII.
@@ -38,9 +38,30 @@ export function checkShape (token: string): 'malformed' | 'unsigned' | number | 
     SIGNATURE_PART.lastIndex = lastDot + 1
     return SIGNATURE_PART.test(token) ? lastDot : 'malformed'
   }
-  const signature = Buffer.from(token.slice(lastDot + 1), 'base64url')
-  return signature.length === decodedLength(length) ? signature : 'malformed'
+  return signatureBytes(token, lastDot) ?? 'malformed'
 }
+
+/**
+ * The signature part after `lastDot` decoded, or `undefined` when a character was skipped (fewer
+ * bytes than its length promises). Up to 1,024 bytes (RSA-8192) into one kept buffer rather than a
+ * new one per token: the bytes are good until the next call, so a caller that lets other code run
+ * first (a key resolver) copies them.
+ */
+export function signatureBytes (token: string, lastDot: number): Buffer | undefined {
+  const bytes = decodedLength(token.length - lastDot - 1)
+  if (bytes > SIGNATURE_BYTES) {
+    const signature = Buffer.from(token.slice(lastDot + 1), 'base64url')
+    return signature.length === bytes ? signature : undefined
+  }
+  if (signatureBuffer.write(token.slice(lastDot + 1), 'base64url') !== bytes) return undefined
+  if (signatureView.length !== bytes) signatureView = signatureBuffer.subarray(0, bytes)
+  return signatureView
+}
+
+const SIGNATURE_BYTES = 1024
+const signatureBuffer = Buffer.alloc(SIGNATURE_BYTES)
+/** The last view handed out: one issuer's signatures have one length, so it is rarely made anew. */
+let signatureView = signatureBuffer.subarray(0, 0)
 
 /**
  * The bytes a canonical base64url part of `characters` characters holds; -1 for 4n + 1 characters,

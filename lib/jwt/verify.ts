@@ -138,10 +138,12 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
     // A resolver that names its issuers has no key for any other `iss`: the claim is wrong, as with `issuer`.
     if (issuers !== undefined && (typeof payload.iss !== 'string' || !issuers.includes(payload.iss))) return 'claim'
     const decoded: DecodedJwt = Object.freeze({ header, payload })
+    // The shape check's buffer is written over by the next token, which may come while the resolver runs.
+    const signature = bytes === undefined ? undefined : Buffer.from(bytes)
     // Called once per verification; its answer is final (no retry, no re-entry).
     const key = (resolver as NonNullable<typeof resolver>)(request, decoded)
-    if (isThenable<Resolved>(key)) return bounded(key, resolved => withKey(resolved, token, lastDot, bytes, decoded, version))
-    return withKey(key, token, lastDot, bytes, decoded, version)
+    if (isThenable<Resolved>(key)) return bounded(key, resolved => withKey(resolved, token, lastDot, signature, decoded, version))
+    return withKey(key, token, lastDot, signature, decoded, version)
   }
 
   /**
@@ -157,10 +159,8 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
 
   function reuse (hit: CacheEntry, key: Resolved, token: string, version: number | undefined): VerifyOutcome {
     if (sameKeyOrUnreadable(key, hit.key)) return hit.credential
-    // A token in the cache passed the shape check, so this gives its signature as it did then.
-    const shape = checkShape(token) as number | Buffer
-    const lastDot = typeof shape === 'number' ? shape : token.indexOf('.', token.indexOf('.') + 1)
-    return withKey(key, token, lastDot, typeof shape === 'number' ? undefined : shape, hit.decoded as DecodedJwt, version)
+    // A token in the cache passed the shape check: the check decodes its signature part itself.
+    return withKey(key, token, token.indexOf('.', token.indexOf('.') + 1), undefined, hit.decoded as DecodedJwt, version)
   }
 
   return {
