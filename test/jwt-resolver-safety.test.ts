@@ -1,7 +1,7 @@
 import { test, type Test } from 'tap'
 import Fastify from 'fastify'
 import { createHmac, generateKeyPairSync } from 'node:crypto'
-import daprTokenAuth, { signDaprJwt, type DaprJwtOptions, type JwtKey } from '../lib/index.js'
+import daprTokenAuth, { signDaprJwt, DaprTokenOptionsError, type DaprJwtOptions, type JwtKey, type JwtKeyResolver } from '../lib/index.js'
 import { jwtVerifier } from '../lib/jwt/verify.js'
 import { listen, send } from './helpers/http.js'
 import { b64, ecKeyPair, HS_SECRET } from './helpers/jwt.js'
@@ -316,4 +316,78 @@ test('a long signature is kept while an async resolver waits: a token checked me
   const waited = await pending
   t.equal(waited.statusCode, 200, 'the first token verified with its own signature')
   t.same(JSON.parse(waited.body), { daprToken: { kind: 'jwt', claims: claimsOf(first) } })
+})
+
+test('a resolver\'s issuers are copied at registration: its own includes never runs, and a token checked from inside it cannot swap signatures', async t => {
+  const { publicKey, privateKey } = rsaTenants[0]
+  const valid = signDaprJwt({ sub: 'admin' }, { key: privateKey, issuer: 'a' })
+  const other = signDaprJwt({ sub: 'other' }, { key: privateKey, issuer: 'a' })
+  const [header, payload, signature] = valid.split('.') as [string, string, string]
+  // A wrong signature of the right length: one character in the middle changed.
+  const forged = `${header}.${payload}.${signature.slice(0, 100)}${signature[100] === 'A' ? 'B' : 'A'}${signature.slice(101)}`
+  let inner: string | undefined
+  let ownIncludesCalls = 0
+  const app = Fastify()
+  // An issuers list with an `includes` of its own that verifies another token first (RSA: its
+  // signature lands in the same kept buffer as the outer token's).
+  class Issuers extends Array<string> {
+    override includes (issuer: string): boolean {
+      ownIncludesCalls++
+      if (inner !== undefined) {
+        const token = inner
+        inner = undefined
+        const raw = { headers: { 'dapr-api-token': token }, rawHeaders: ['dapr-api-token', token] }
+        app.verifyDaprToken({ headers: raw.headers, raw, daprToken: null, log: app.log } as never, {} as never, () => {})
+      }
+      return super.includes(issuer)
+    }
+  }
+  const issuers = Issuers.from(['a'])
+  const key: JwtKeyResolver = Object.assign(() => publicKey, { issuers })
+  await app.register(daprTokenAuth, { jwt: { key, algorithms: ['RS256'], cache: false } })
+  app.get('/', async request => request.daprToken)
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+  const claimsOf = (token: string): unknown => JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString())
+
+  inner = valid
+  const refused = await send(port, 'GET', '/', { 'dapr-api-token': forged })
+  t.equal(refused.statusCode, 401, 'a forged signature stays forged')
+  t.equal(JSON.parse(refused.body).code, 'FST_DAPR_TOKEN_BAD_SIGNATURE')
+  inner = other
+  const accepted = await send(port, 'GET', '/', { 'dapr-api-token': valid })
+  t.equal(accepted.statusCode, 200, 'a valid token keeps its own signature')
+  t.same(JSON.parse(accepted.body), { kind: 'jwt', claims: claimsOf(valid) })
+  t.equal(ownIncludesCalls, 0, 'the copy is a plain array: the caller\'s includes is never called')
+
+  issuers.push('b')
+  const late = await send(port, 'GET', '/', { 'dapr-api-token': signDaprJwt({ sub: 'x' }, { key: privateKey, issuer: 'b' }) })
+  t.equal(late.statusCode, 401, 'an issuer added after registration is not one')
+  t.equal(JSON.parse(late.body).code, 'FST_DAPR_TOKEN_CLAIM_MISMATCH')
+})
+
+test('a resolver\'s issuers must be a non-empty array of issuer strings, checked at registration', async t => {
+  for (const issuers of ['https://issuer.test', [], [''], [1], {}]) {
+    const app = Fastify()
+    const key = Object.assign(() => undefined, { issuers }) as unknown as JwtKeyResolver
+    await t.rejects(async () => await app.register(daprTokenAuth, { jwt: { key, algorithms: ['RS256'] } }).ready(), new DaprTokenOptionsError('`jwt.key`: the resolver\'s `issuers` must be a non-empty array of issuer strings'), JSON.stringify(issuers))
+    await app.close()
+  }
+})
+
+test('issuer, audience and subject lists are copied at registration: a later change to the caller\'s array is not seen', async t => {
+  const issuer = ['a']
+  const audience = ['x']
+  const subject = ['s']
+  const { port } = await server(t, { key: HS_SECRET, algorithms: ['HS256'], issuer, audience, subject })
+  issuer.push('b')
+  audience.push('y')
+  subject.push('t')
+  for (const [claims, name] of [[{ iss: 'b', aud: 'x', sub: 's' }, 'issuer'], [{ iss: 'a', aud: 'y', sub: 's' }, 'audience'], [{ iss: 'a', aud: 'x', sub: 't' }, 'subject']] as const) {
+    const response = await send(port, 'GET', '/orders', { 'dapr-api-token': signDaprJwt(claims, { key: HS_SECRET }) })
+    t.equal(response.statusCode, 401, name)
+    t.equal(JSON.parse(response.body).code, 'FST_DAPR_TOKEN_CLAIM_MISMATCH', name)
+  }
+  const ok = await send(port, 'GET', '/orders', { 'dapr-api-token': signDaprJwt({ iss: 'a', aud: 'x', sub: 's' }, { key: HS_SECRET }) })
+  t.equal(ok.statusCode, 200)
 })

@@ -9,6 +9,8 @@ export interface ResolvedJwtOptions {
   readonly algorithms: readonly JwtAlgorithm[]
   readonly staticKey: PreparedKey | undefined
   readonly resolver: JwtKeyResolver | undefined
+  /** The resolver's own `issuers`, copied at registration: a token naming another `iss` never reaches it. */
+  readonly resolverIssuers: readonly string[] | undefined
   readonly issuer: string[] | undefined
   readonly audience: string[] | undefined
   readonly subject: string[] | undefined
@@ -45,7 +47,22 @@ function claimMatch (name: string, value: unknown): string[] | undefined {
   if (list.length === 0 || !list.every(entry => typeof entry === 'string' && entry !== '')) {
     fail(`\`jwt.${name}\` must be a non-empty string or a non-empty array of them`)
   }
-  return list as string[]
+  // A copy: the lists are checked once, here, and no later change to the caller's array (or an
+  // `includes` of its own) can alter what is allowed.
+  return [...list] as string[]
+}
+
+/**
+ * A resolver's `issuers` (set by `fromJwks({ issuers })`), read once: an array of issuer strings,
+ * copied, so that checking a token's `iss` runs none of the caller's code and sees no later change.
+ */
+function resolverIssuers (resolver: JwtKeyResolver): readonly string[] | undefined {
+  const issuers: unknown = resolver.issuers
+  if (issuers === undefined) return undefined
+  if (!Array.isArray(issuers) || issuers.length === 0 || !issuers.every(issuer => typeof issuer === 'string' && issuer !== '')) {
+    fail('`jwt.key`: the resolver\'s `issuers` must be a non-empty array of issuer strings')
+  }
+  return Object.freeze([...issuers as string[]])
 }
 
 function checkAlgorithms (value: unknown): JwtAlgorithm[] | undefined {
@@ -88,10 +105,12 @@ export function resolveJwtOptions (options: DaprJwtOptions): ResolvedJwtOptions 
   let algorithms: readonly JwtAlgorithm[]
   let staticKey: PreparedKey | undefined
   let resolver: JwtKeyResolver | undefined
+  let issuers: readonly string[] | undefined
 
   if (typeof options.key === 'function') {
     if (configured === undefined) fail('`jwt.algorithms` is required with a key resolver, such as [\'RS256\']')
     resolver = options.key
+    issuers = resolverIssuers(resolver)
     algorithms = configured
   } else {
     if (options.key === undefined || options.key === null) fail('`jwt.key` is required: a secret, a public key, a JWK or a resolver')
@@ -131,6 +150,7 @@ export function resolveJwtOptions (options: DaprJwtOptions): ResolvedJwtOptions 
     algorithms,
     staticKey,
     resolver,
+    resolverIssuers: issuers,
     issuer,
     audience,
     subject,

@@ -67,7 +67,8 @@ export interface JwtKeyResolver {
   /**
    * Optional: the only `iss` values this resolver has keys for. A token with another `iss` (or a
    * non-string one) is refused as a claim mismatch (401 `FST_DAPR_TOKEN_CLAIM_MISMATCH`) without
-   * asking the resolver. `fromJwks({ issuers })` sets it.
+   * asking the resolver. `fromJwks({ issuers })` sets it. Read and copied once, at registration:
+   * a non-empty array of strings, or registration fails with `FST_DAPR_TOKEN_OPTIONS`.
    */
   readonly issuers?: readonly string[]
 }

@@ -46,7 +46,7 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
   const config = resolveJwtOptions(options)
   const { resolver, algorithms, resolverTimeoutMs } = config
   const pinned = algorithms as readonly string[]
-  const issuers = resolver?.issuers
+  const issuers = config.resolverIssuers
   const cache = config.cache === null ? null : new VerifiedCache(config.cache.max)
   const ttlMs = config.cache === null ? 0 : config.cache.ttlMs
   const headers = new HeaderDecoder()
@@ -135,11 +135,12 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
 
   /** Shows the resolver the decoded token (frozen: it cannot change what is verified or cached) and verifies with its key. */
   function viaResolver (token: string, lastDot: number, bytes: Buffer | undefined, request: FastifyRequest, header: JwtHeader, payload: JwtClaims, version: number | undefined): VerifyOutcome | PromiseLike<VerifyOutcome> {
+    // The shape check's buffer is written over by the next token checked, which may come while the
+    // resolver runs (or from inside it): copied before any of the caller's code runs.
+    const signature = bytes === undefined ? undefined : Buffer.from(bytes)
     // A resolver that names its issuers has no key for any other `iss`: the claim is wrong, as with `issuer`.
     if (issuers !== undefined && (typeof payload.iss !== 'string' || !issuers.includes(payload.iss))) return 'claim'
     const decoded: DecodedJwt = Object.freeze({ header, payload })
-    // The shape check's buffer is written over by the next token, which may come while the resolver runs.
-    const signature = bytes === undefined ? undefined : Buffer.from(bytes)
     // Called once per verification; its answer is final (no retry, no re-entry).
     const key = (resolver as NonNullable<typeof resolver>)(request, decoded)
     if (isThenable<Resolved>(key)) return bounded(key, resolved => withKey(resolved, token, lastDot, signature, decoded, version))
