@@ -42,14 +42,38 @@ test('signDaprJwt: claims and options, algorithm derived or checked, unusable ke
   t.match(signDaprJwt({}, { key: rsa.privateKey.export({ format: 'jwk' }), algorithm: 'PS384' }).length, Number)
   t.match(signDaprJwt({}, { key: Buffer.from(rsa.privateKey.export({ type: 'pkcs1', format: 'pem' })) }).length, Number)
   const bad: Array<[Parameters<typeof signDaprJwt>[1], RegExp]> = [
-    [{ key: '' }, /does not fit this key \(it fits nothing\)/],
-    [{ key: { kty: 'oct' } }, /fits nothing/],
-    [{ key: HS_SECRET, algorithm: 'RS256' }, /RS256 does not fit this key \(it fits HS256, HS384, HS512\)/],
-    [{ key: es.publicKey }, /fits nothing/],
-    [{ key: es.privateKey, algorithm: 'ES256' }, /fits ES512/]
+    [{ key: '' }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the key is empty$/],
+    [{ key: ' \n' }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the key is empty$/],
+    [{ key: { kty: 'oct' } }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the key is empty$/],
+    [{ key: 'short' }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the HMAC secret is too short: an HMAC secret must be at least as long as the hash: 32 bytes for HS256/],
+    [{ key: HS_SECRET, algorithm: 'RS256' }, /RS256 does not fit this key \(it fits HS256, HS384, HS512\)$/],
+    [{ key: 'x'.repeat(40), algorithm: 'HS512' }, /HS512 does not fit this key \(it fits HS256\); an HMAC secret must be at least as long as the hash/],
+    [{ key: 'short', algorithm: 'HS256' }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the HMAC secret is too short/],
+    [{ key: es.publicKey }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: a public key cannot sign: give the private key$/],
+    [{ key: es.publicKey.export({ format: 'jwk' }) }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the key cannot be read as a private key/],
+    [{ key: '-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----' }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the key cannot be read as a private key/],
+    [{ key: generateKeyPairSync('dsa', { modulusLength: 1024, divisorLength: 160 }).privateKey }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: this private key fits no JWS algorithm/],
+    [{ key: es.privateKey, algorithm: 'ES256' }, /fits ES512/],
+    [{ key: HS_SECRET, algorithm: 'HS999' as 'HS256' }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: `algorithm`: unsupported algorithm "HS999"$/],
+    [{ key: HS_SECRET, alg: 'HS384' } as never, /^Invalid fastify-dapr-token-auth options: signDaprJwt: unknown option `alg` \(did you mean `algorithm`\?\)/],
+    [{ key: HS_SECRET, audiance: 'x' } as never, /^Invalid fastify-dapr-token-auth options: signDaprJwt: unknown option `audiance` \(did you mean `audience`\?\)/],
+    [{} as never, /^Invalid fastify-dapr-token-auth options: signDaprJwt: `key` is required/],
+    [{ key: HS_SECRET, expiresIn: '15m' as unknown as number }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: `expiresIn` must be a number of seconds \(negative: already expired\), or null for no `exp`$/],
+    [{ key: HS_SECRET, expiresIn: Infinity }, /`expiresIn` must be a number of seconds/],
+    [{ key: HS_SECRET, notBefore: -1 }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: `notBefore` must be a non-negative number of seconds$/],
+    [{ key: HS_SECRET, kid: '' }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: `kid` must be a non-empty string$/],
+    [{ key: HS_SECRET, issuer: 1 as unknown as string }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: `issuer` must be a non-empty string$/],
+    [{ key: HS_SECRET, audience: [] }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: `audience` must be a non-empty string or a non-empty array of them$/],
+    [{ key: HS_SECRET, audience: ['a', 2 as unknown as string] }, /`audience` must be/]
   ]
   for (const [options, message] of bad) t.throws(() => signDaprJwt({}, options), DaprTokenOptionsError, String(message))
   for (const [options, message] of bad) t.throws(() => signDaprJwt({}, options), { message }, String(message))
+  t.throws(() => signDaprJwt({}, undefined as never), { message: /^Invalid fastify-dapr-token-auth options: signDaprJwt: options must be an object such as \{ key \}$/ })
+  t.throws(() => signDaprJwt(null as never, { key: HS_SECRET }), { message: /^Invalid fastify-dapr-token-auth options: signDaprJwt: the claims must be an object/ })
+  t.throws(() => signDaprJwt([] as never, { key: HS_SECRET }), { message: /^Invalid fastify-dapr-token-auth options: signDaprJwt: the claims must be an object/ })
+  const expired = JSON.parse(Buffer.from(signDaprJwt({}, { key: HS_SECRET, expiresIn: -60 }).split('.')[1] as string, 'base64url').toString())
+  t.equal(expired.exp - expired.iat, -60, 'a negative expiresIn: already expired, for tests of the refusal')
+  t.notOk('exp' in JSON.parse(Buffer.from(signDaprJwt({}, { key: HS_SECRET, expiresIn: null }).split('.')[1] as string, 'base64url').toString()), 'expiresIn: null: no exp')
   t.match(signDaprJwt({}, { key: createSecretKey(Buffer.from(HS_SECRET)) }).length, Number)
   const secretObject = signDaprJwt({}, { key: { kty: 'oct', k: Buffer.from(HS_SECRET).toString('base64url') }, algorithm: 'HS384' })
   t.equal(JSON.parse(Buffer.from(secretObject.split('.')[0] as string, 'base64url').toString()).alg, 'HS384')

@@ -167,12 +167,28 @@ test('issuers: the token\'s iss selects among the configured endpoints only', as
   t.same(await call({ iss: 'https://b.test' }, k2), [200, undefined])
   t.same(await call({ iss: 'https://evil.test' }), [401, 'FST_DAPR_TOKEN_CLAIM_MISMATCH'], 'an unlisted issuer is never fetched')
   t.same(await call({ iss: ['https://a.test'] }), [401, 'FST_DAPR_TOKEN_CLAIM_MISMATCH'], 'an array iss selects nothing')
-  t.same(await call({}), [401, 'FST_DAPR_TOKEN_CLAIM_MISMATCH'])
+  t.same(await call({}), [401, 'FST_DAPR_TOKEN_MISSING_CLAIM'], 'no iss: a missing claim, as with jwt.issuer')
   t.same(resolver.issuers, ['https://a.test', 'https://b.test'])
   const header = { alg: 'ES256', kid: 'k1' }
   t.equal(await resolver({} as never, { header, payload: { iss: 'https://evil.test' } }), undefined, 'called directly (wrapped), another iss still finds no key')
   t.equal(await resolver({} as never, { header, payload: { iss: ['https://a.test'] } as never }), undefined)
   t.equal(a.fetches + b.fetches, 2)
+})
+
+test('a jwt.issuer that allows none of fromJwks\'s issuers is refused at registration; one that allows some narrows them', async t => {
+  const resolver = fromJwks({ issuers: ['https://a.test', 'https://b.test'] })
+  t.teardown(() => resolver.close())
+  const refused = Fastify()
+  await t.rejects(async () => await refused.register(daprTokenAuth, { jwt: { key: resolver, algorithms: ['ES256'], issuer: 'https://c.test' } }).ready(), {
+    code: 'FST_DAPR_TOKEN_OPTIONS',
+    message: /`jwt.issuer` allows none of the resolver's issuers \(https:\/\/a.test, https:\/\/b.test\): every token would be refused$/
+  })
+  await refused.close()
+  const app = Fastify()
+  await app.register(daprTokenAuth, { jwt: { key: resolver, algorithms: ['ES256'], issuer: ['https://c.test', 'https://b.test'] } })
+  await app.ready()
+  await app.close()
+  t.pass('an issuer list that shares one with the resolver registers')
 })
 
 test('endpoint answers that are refused: redirect, oversized, not JSON, not a key set, broken key', async t => {
@@ -238,8 +254,15 @@ test('a set with several fitting keys needs a kid; an alg jose will not take fro
   const jwks = await startJwksServer([k1.jwk])
   t.teardown(jwks.close)
   const resolver = fromJwks({ url: jwks.url })
+  const refused = Fastify()
+  await t.rejects(async () => await refused.register(daprTokenAuth, { jwt: { key: resolver, algorithms: ['HS256'] } }).ready(), {
+    code: 'FST_DAPR_TOKEN_OPTIONS',
+    message: /`jwt.algorithms`: fromJwks serves public keys, which never verify an HMAC \(HS\*\) token: pin the algorithms your issuer signs with/
+  }, 'an HMAC pin with fromJwks is refused at registration')
+  await refused.close()
+  // Wrapped in a resolver of one's own, the pin gets as far as jose, which finds no key for it.
   const app = Fastify()
-  await app.register(daprTokenAuth, { jwt: { key: resolver, algorithms: ['HS256'] } })
+  await app.register(daprTokenAuth, { jwt: { key: async (request, decoded) => await resolver(request, decoded), algorithms: ['HS256'] } })
   app.get('/', async () => 'ok')
   t.teardown(() => app.close())
   const res = await app.inject({ url: '/', headers: { 'dapr-api-token': signDaprJwt({}, { key: 'a-secret-a-secret-a-secret-a-secret', kid: 'k1' }) } })

@@ -3,6 +3,7 @@ import Fastify from 'fastify'
 import { createSecretKey, generateKeyPairSync } from 'node:crypto'
 import daprTokenAuth, { signDaprJwt, DaprTokenOptionsError, type DaprTokenAuthOptions, type DaprJwtOptions } from '../lib/index.js'
 import { resolveOptions } from '../lib/options.js'
+import { listen, send } from './helpers/http.js'
 import { b64, ecKeyPair, forgeHmac, HS_SECRET, nowSeconds } from './helpers/jwt.js'
 
 async function appWith (t: Test, jwt: DaprJwtOptions, extra: Partial<DaprTokenAuthOptions> = {}) {
@@ -153,4 +154,38 @@ test('the jwt option is checked at registration: every mistake is FST_DAPR_TOKEN
 
 test('the jwt mode ignores the env var: a missing key fails closed rather than falling back', async t => {
   t.throws(() => resolveOptions({ jwt: { key: undefined as never } }, { APP_API_TOKEN: 'x' }), { code: 'FST_DAPR_TOKEN_OPTIONS' })
+})
+
+// Regression: the CLI trimmed a secret read from a file (which ends in a newline), the plugin used
+// it as given, so a token the CLI signed and `verify` called valid was a 401 on the server.
+test('an HMAC secret given as text is trimmed on both sides, as tokens are; bytes are used as they are', async t => {
+  const app = Fastify()
+  await app.register(async scope => {
+    await scope.register(daprTokenAuth, { jwt: { key: `${HS_SECRET}\n`, algorithms: ['HS256'] } })
+    scope.get('/text', async request => request.daprToken)
+  })
+  await app.register(async scope => {
+    await scope.register(daprTokenAuth, { jwt: { key: () => ` ${HS_SECRET}\r\n`, algorithms: ['HS256'] } })
+    scope.get('/resolver', async request => request.daprToken)
+  })
+  await app.register(async scope => {
+    await scope.register(daprTokenAuth, { jwt: { key: Buffer.from(`${HS_SECRET}\n`), algorithms: ['HS256'] } })
+    scope.get('/bytes', async request => request.daprToken)
+  })
+  t.teardown(() => app.close())
+  const { port } = await listen(app)
+  const trimmed = signDaprJwt({ sub: 'a' }, { key: HS_SECRET })
+  const withNewline = signDaprJwt({ sub: 'a' }, { key: `${HS_SECRET}\n` })
+  const overBytes = signDaprJwt({ sub: 'a' }, { key: Buffer.from(`${HS_SECRET}\n`) })
+  t.equal(withNewline, trimmed, 'signDaprJwt trims a text secret too')
+  t.not(overBytes, trimmed, 'and signs with bytes as they are')
+  const status = async (path: string, token: string): Promise<[number, string | undefined]> => {
+    const response = await send(port, 'GET', path, { 'dapr-api-token': token })
+    return [response.statusCode, JSON.parse(response.body).code]
+  }
+  t.same(await status('/text', trimmed), [200, undefined], 'a key file read with its newline')
+  t.same(await status('/resolver', trimmed), [200, undefined], 'a resolver answering with surrounding whitespace')
+  t.same(await status('/bytes', trimmed), [401, 'FST_DAPR_TOKEN_BAD_SIGNATURE'], 'bytes: the newline is part of the secret')
+  t.same(await status('/bytes', overBytes), [200, undefined])
+  t.same(await status('/text', overBytes), [401, 'FST_DAPR_TOKEN_BAD_SIGNATURE'])
 })

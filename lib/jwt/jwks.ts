@@ -235,6 +235,14 @@ async function boundedText (response: Response, limit: number): Promise<string> 
   return Buffer.concat(chunks, total).toString('utf8')
 }
 
+/** The resolvers `fromJwks` made: they serve public keys only (a JWKS is public, so a secret in one is no secret). */
+const JWKS_RESOLVERS = new WeakSet<object>()
+
+/** Whether `resolver` came from `fromJwks`, whose keys can never verify an HMAC (HS*) token. */
+export function isJwksResolver (resolver: object): boolean {
+  return JWKS_RESOLVERS.has(resolver)
+}
+
 /**
  * A key resolver for `jwt.key` that takes keys from JWKS endpoints, only ever from the ones given
  * here: `url` (one endpoint) or `issuers` (the token's `iss` selects one, by exact match). Use with
@@ -279,6 +287,7 @@ export function fromJwks (options: FromJwksOptions): JwksResolver {
     }
   }
 
+  JWKS_RESOLVERS.add(resolve)
   return Object.defineProperties(resolve, {
     keysVersion: { get: () => settings.version, enumerable: true },
     issuers: { value: issuers, enumerable: true },

@@ -85,7 +85,9 @@ function fromText (key: string | Uint8Array): PreparedKey | string {
   if (typeof key === 'string' && /^[\0-\xff]*$/.test(key)) candidates.push(Buffer.from(key, 'latin1'))
   const structured = asPublic(textOf(bytes), candidates)
   if (structured !== undefined) return structured
-  return fromKeyObject(createSecretKey(bytes), true)
+  // Text is trimmed, as configured tokens and the CLI's secrets are: a Secret file or an env var
+  // ending in a newline is the secret without it. Bytes are the secret as they are.
+  return fromKeyObject(createSecretKey(typeof key === 'string' ? Buffer.from(key.trim(), 'utf8') : bytes), true)
 }
 
 /** The bytes as text to classify: UTF-8 (or UTF-16LE with its mark), without a byte order mark, invisible edges or escaped line breaks. */

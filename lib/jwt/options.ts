@@ -1,6 +1,7 @@
 import { DaprTokenOptionsError } from '../errors.js'
 import { checkOptionNames } from '../option-names.js'
 import { ALL_ALGORITHMS, HMAC_LENGTH_RULE, isHmac } from './algorithms.js'
+import { isJwksResolver } from './jwks.js'
 import { prepareKey, type PreparedKey } from './keys.js'
 import type { DaprJwtOptions, JwtAlgorithm, JwtKeyResolver } from './types.js'
 
@@ -111,6 +112,9 @@ export function resolveJwtOptions (options: DaprJwtOptions): ResolvedJwtOptions 
     if (configured === undefined) fail('`jwt.algorithms` is required with a key resolver, such as [\'RS256\']')
     resolver = options.key
     issuers = resolverIssuers(resolver)
+    if (isJwksResolver(resolver) && configured.some(isHmac)) {
+      fail('`jwt.algorithms`: fromJwks serves public keys, which never verify an HMAC (HS*) token: pin the algorithms your issuer signs with, such as [\'RS256\']')
+    }
     algorithms = configured
   } else {
     if (options.key === undefined || options.key === null) fail('`jwt.key` is required: a secret, a public key, a JWK or a resolver')
@@ -133,6 +137,9 @@ export function resolveJwtOptions (options: DaprJwtOptions): ResolvedJwtOptions 
   }
 
   const issuer = claimMatch('issuer', options.issuer)
+  if (issuer !== undefined && issuers !== undefined && !issuer.some(name => issuers.includes(name))) {
+    fail(`\`jwt.issuer\` allows none of the resolver's issuers (${issuers.join(', ')}): every token would be refused`)
+  }
   const audience = claimMatch('audience', options.audience)
   const subject = claimMatch('subject', options.subject)
   const maxAgeMs = seconds('maxAge', options.maxAge, true)

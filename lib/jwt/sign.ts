@@ -1,7 +1,8 @@
 import { createPrivateKey, KeyObject, type JsonWebKey } from 'node:crypto'
 import { createSigner } from 'fast-jwt'
 import { DaprTokenOptionsError } from '../errors.js'
-import { algorithmsForKey, HMAC_LENGTH_RULE, HMAC_MIN_BYTES, hmacAlgorithmsFor } from './algorithms.js'
+import { checkOptionNames } from '../option-names.js'
+import { ALL_ALGORITHMS, algorithmsForKey, HMAC_LENGTH_RULE, HMAC_MIN_BYTES, hmacAlgorithmsFor } from './algorithms.js'
 import type { JwtAlgorithm } from './types.js'
 
 /** How `signDaprJwt` signs. Durations are in seconds, as in the claims. */
@@ -26,16 +27,24 @@ const PRIVATE_PEM = /-----BEGIN [A-Z ]*PRIVATE KEY-----/
 /**
  * Mints a signed JWT for tests, docs and tools (`iat` set, `exp` five minutes ahead by default).
  * Not for production issuers: those have their own. Throws `FST_DAPR_TOKEN_OPTIONS` for a key it
- * cannot sign with or an algorithm that does not fit the key.
+ * cannot sign with, an algorithm that does not fit the key, or an option it does not know or cannot
+ * use. A secret given as text is trimmed, as the verifier trims it.
  */
 export function signDaprJwt (claims: Record<string, unknown>, options: SignDaprJwtOptions): string {
+  if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) fail('the claims must be an object, such as { sub: \'me\' }')
+  if (options === null || typeof options !== 'object') fail('options must be an object such as { key }')
+  checkOptionNames(options, SIGN_OPTION_NAMES, { source: 'signDaprJwt' })
   const { key, algorithm, kid, expiresIn = 300, notBefore, issuer, audience, subject } = options
+  checkInputs(options)
   const [material, fits] = signingKey(key)
   const chosen = algorithm ?? fits[0]
   if (chosen === undefined || !fits.includes(chosen)) {
-    const secret = typeof material !== 'string' && (chosen === undefined || HMAC_MIN_BYTES[chosen] !== undefined)
-    const why = secret ? `; ${HMAC_LENGTH_RULE}` : ''
-    throw new DaprTokenOptionsError(`signDaprJwt: algorithm ${String(chosen)} does not fit this key (it fits ${fits.join(', ') || 'nothing'})${why}`)
+    if (fits.length === 0) {
+      if (typeof material === 'string') fail('this private key fits no JWS algorithm (RSA, EC P-256, P-384 or P-521, Ed25519 or Ed448 do)')
+      fail(material.length === 0 ? 'the key is empty' : `the HMAC secret is too short: ${HMAC_LENGTH_RULE}`)
+    }
+    const secret = typeof material !== 'string' && HMAC_MIN_BYTES[chosen as string] !== undefined
+    fail(`algorithm ${String(chosen)} does not fit this key (it fits ${fits.join(', ')})${secret ? `; ${HMAC_LENGTH_RULE}` : ''}`)
   }
   const sign = createSigner({
     key: material,
@@ -50,24 +59,57 @@ export function signDaprJwt (claims: Record<string, unknown>, options: SignDaprJ
   return sign({ ...claims })
 }
 
+const SIGN_OPTION_NAMES = ['key', 'algorithm', 'kid', 'expiresIn', 'notBefore', 'issuer', 'audience', 'subject'] as const satisfies ReadonlyArray<keyof SignDaprJwtOptions>
+
+function fail (message: string): never {
+  throw new DaprTokenOptionsError(`signDaprJwt: ${message}`)
+}
+
+/** The options fast-jwt would otherwise refuse in its own words, or take in a form no verifier reads. */
+function checkInputs (options: SignDaprJwtOptions): void {
+  const { key, algorithm, kid, expiresIn, notBefore, issuer, audience, subject } = options
+  if (key === undefined || key === null) fail('`key` is required: an HMAC secret, a private key (PEM or KeyObject) or a private JWK')
+  if (algorithm !== undefined && !ALL_ALGORITHMS.has(algorithm)) fail(`\`algorithm\`: unsupported algorithm ${JSON.stringify(algorithm)}`)
+  // A negative `expiresIn` mints a token that has already expired: what a test of the refusal needs.
+  if (expiresIn !== undefined && expiresIn !== null && !isSeconds(expiresIn)) fail('`expiresIn` must be a number of seconds (negative: already expired), or null for no `exp`')
+  if (notBefore !== undefined && (!isSeconds(notBefore) || notBefore < 0)) fail('`notBefore` must be a non-negative number of seconds')
+  for (const [name, value] of [['kid', kid], ['issuer', issuer], ['subject', subject]] as const) {
+    if (value !== undefined && (typeof value !== 'string' || value === '')) fail(`\`${name}\` must be a non-empty string`)
+  }
+  const audiences: unknown[] = Array.isArray(audience) ? audience : [audience]
+  if (audience !== undefined && (audiences.length === 0 || !audiences.every(entry => typeof entry === 'string' && entry !== ''))) {
+    fail('`audience` must be a non-empty string or a non-empty array of them')
+  }
+}
+
+function isSeconds (value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value)
+}
+
+/** The key as fast-jwt signs with it (a secret's bytes, a private key's PEM), and the algorithms it fits. */
 function signingKey (key: SignDaprJwtOptions['key']): [Buffer | string, readonly JwtAlgorithm[]] {
-  let object: KeyObject
-  if (key instanceof KeyObject) {
-    object = key
-  } else if (typeof key === 'string' || key instanceof Uint8Array) {
+  if (typeof key === 'string' || key instanceof Uint8Array) {
     const text = Buffer.from(key).toString('utf8')
     if (!PRIVATE_PEM.test(text)) {
-      const secret = Buffer.from(key)
+      // Text is trimmed as the verifier trims it (a Secret file ends in a newline); bytes are used as they are.
+      const secret = typeof key === 'string' ? Buffer.from(key.trim()) : Buffer.from(key)
       return [secret, hmacAlgorithmsFor(secret.length)]
     }
-    object = createPrivateKey(text)
-  } else if (key.kty === 'oct') {
+  } else if (!(key instanceof KeyObject) && key.kty === 'oct') {
     const secret = Buffer.from(String(key.k ?? ''), 'base64url')
     return [secret, hmacAlgorithmsFor(secret.length)]
-  } else {
-    object = createPrivateKey({ key, format: 'jwk' })
   }
+  const object = keyObjectOf(key)
   if (object.type === 'secret') return [object.export(), algorithmsForKey(object)]
-  if (object.type !== 'private') return [Buffer.alloc(0), []]
+  if (object.type !== 'private') fail('a public key cannot sign: give the private key')
   return [object.export({ type: 'pkcs8', format: 'pem' }) as string, algorithmsForKey(object)]
+}
+
+function keyObjectOf (key: SignDaprJwtOptions['key']): KeyObject {
+  if (key instanceof KeyObject) return key
+  try {
+    return typeof key === 'string' || key instanceof Uint8Array ? createPrivateKey(Buffer.from(key).toString('utf8')) : createPrivateKey({ key, format: 'jwk' })
+  } catch {
+    fail('the key cannot be read as a private key (PEM or JWK with its private members) or an HMAC secret')
+  }
 }

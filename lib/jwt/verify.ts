@@ -138,8 +138,9 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
     // The shape check's buffer is written over by the next token checked, which may come while the
     // resolver runs (or from inside it): copied before any of the caller's code runs.
     const signature = bytes === undefined ? undefined : Buffer.from(bytes)
-    // A resolver that names its issuers has no key for any other `iss`: the claim is wrong, as with `issuer`.
-    if (issuers !== undefined && (typeof payload.iss !== 'string' || !issuers.includes(payload.iss))) return 'claim'
+    // A resolver that names its issuers has no key for any other `iss`: refused as `jwt.issuer` would
+    // refuse it (no `iss` at all is a missing claim, any other a mismatch).
+    if (issuers !== undefined && (typeof payload.iss !== 'string' || !issuers.includes(payload.iss))) return payload.iss === undefined ? 'missingClaim' : 'claim'
     const decoded: DecodedJwt = Object.freeze({ header, payload })
     // Called once per verification; its answer is final (no retry, no re-entry).
     const key = (resolver as NonNullable<typeof resolver>)(request, decoded)
