@@ -49,6 +49,8 @@ test('signDaprJwt: claims and options, algorithm derived or checked, unusable ke
     [{ key: HS_SECRET, algorithm: 'RS256' }, /RS256 does not fit this key \(it fits HS256, HS384, HS512\)$/],
     [{ key: 'x'.repeat(40), algorithm: 'HS512' }, /HS512 does not fit this key \(it fits HS256\); an HMAC secret must be at least as long as the hash/],
     [{ key: 'short', algorithm: 'HS256' }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the HMAC secret is too short/],
+    [{ key: { kty: 'oct', k: Buffer.from('short').toString('base64url') } }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the HMAC secret is too short/],
+    [{ key: createSecretKey(Buffer.from('short')) }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the HMAC secret is too short/],
     [{ key: es.publicKey }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: a public key cannot sign: give the private key$/],
     [{ key: es.publicKey.export({ format: 'jwk' }) }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the key cannot be read as a private key/],
     [{ key: '-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----' }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the key cannot be read as a private key/],
@@ -64,13 +66,31 @@ test('signDaprJwt: claims and options, algorithm derived or checked, unusable ke
     [{ key: HS_SECRET, kid: '' }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: `kid` must be a non-empty string$/],
     [{ key: HS_SECRET, issuer: 1 as unknown as string }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: `issuer` must be a non-empty string$/],
     [{ key: HS_SECRET, audience: [] }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: `audience` must be a non-empty string or a non-empty array of them$/],
-    [{ key: HS_SECRET, audience: ['a', 2 as unknown as string] }, /`audience` must be/]
+    [{ key: HS_SECRET, audience: ['a', 2 as unknown as string] }, /`audience` must be/],
+    // Text read as the verifier reads it: a public key in any form is no secret.
+    [{ key: rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: a public key cannot sign: give the private key$/],
+    [{ key: (rsa.publicKey.export({ type: 'spki', format: 'der' })).toString('base64') }, /a public key cannot sign/],
+    [{ key: rsa.publicKey.export({ type: 'spki', format: 'der' }) }, /a public key cannot sign/],
+    [{ key: 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 user@host' }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the key is an SSH public key/],
+    [{ key: '-----BEGIN PUBLIC KEY-----\nbroken\n-----END PUBLIC KEY-----' }, /signDaprJwt: the key looks like PEM but cannot be read/],
+    [{ key: (rsa.privateKey.export({ type: 'pkcs8', format: 'der' })).toString('base64') }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: a private key given as text or bytes must be PEM/],
+    [{ key: generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: RSA keys shorter than 2048 bits are refused$/]
   ]
   for (const [options, message] of bad) t.throws(() => signDaprJwt({}, options), DaprTokenOptionsError, String(message))
   for (const [options, message] of bad) t.throws(() => signDaprJwt({}, options), { message }, String(message))
   t.throws(() => signDaprJwt({}, undefined as never), { message: /^Invalid fastify-dapr-token-auth options: signDaprJwt: options must be an object such as \{ key \}$/ })
   t.throws(() => signDaprJwt(null as never, { key: HS_SECRET }), { message: /^Invalid fastify-dapr-token-auth options: signDaprJwt: the claims must be an object/ })
   t.throws(() => signDaprJwt([] as never, { key: HS_SECRET }), { message: /^Invalid fastify-dapr-token-auth options: signDaprJwt: the claims must be an object/ })
+  for (const [claim, option] of [['exp', 'expiresIn'], ['nbf', 'notBefore'], ['iss', 'issuer'], ['aud', 'audience'], ['sub', 'subject']] as const) {
+    t.throws(() => signDaprJwt({ [claim]: claim === 'exp' || claim === 'nbf' ? 2_000_000_000 : 'x' }, { key: HS_SECRET, [option]: claim === 'exp' || claim === 'nbf' ? 60 : 'y' }), {
+      message: `Invalid fastify-dapr-token-auth options: signDaprJwt: \`${claim}\` is set both in the claims and by \`${option}\`: set it in one place`
+    }, `${claim} and ${option}`)
+  }
+  const ownExp = JSON.parse(Buffer.from(signDaprJwt({ exp: 2_000_000_000 }, { key: HS_SECRET }).split('.')[1] as string, 'base64url').toString())
+  t.equal(ownExp.exp, 2_000_000_000, 'an exp in the claims is kept: the default expiresIn does not replace it')
+  const withNull = JSON.parse(Buffer.from(signDaprJwt({ exp: 2_000_000_000 }, { key: HS_SECRET, expiresIn: null }).split('.')[1] as string, 'base64url').toString())
+  t.equal(withNull.exp, 2_000_000_000, 'and with expiresIn: null')
+  t.throws(() => signDaprJwt({ exp: 'soon' }, { key: HS_SECRET }), { message: 'Invalid fastify-dapr-token-auth options: signDaprJwt: the claims: The exp claim must be a positive integer.' })
   const expired = JSON.parse(Buffer.from(signDaprJwt({}, { key: HS_SECRET, expiresIn: -60 }).split('.')[1] as string, 'base64url').toString())
   t.equal(expired.exp - expired.iat, -60, 'a negative expiresIn: already expired, for tests of the refusal')
   t.notOk('exp' in JSON.parse(Buffer.from(signDaprJwt({}, { key: HS_SECRET, expiresIn: null }).split('.')[1] as string, 'base64url').toString()), 'expiresIn: null: no exp')

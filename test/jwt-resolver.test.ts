@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import { createSecretKey } from 'node:crypto'
 import daprTokenAuth, { signDaprJwt, type JwtKey, type DaprJwtOptions } from '../lib/index.js'
 import { jwtVerifier } from '../lib/jwt/verify.js'
-import { ecKeyPair, HS_SECRET, nowSeconds } from './helpers/jwt.js'
+import { ecKeyPair, forgeHmac, HS_SECRET, nowSeconds } from './helpers/jwt.js'
 
 const k1 = ecKeyPair('k1')
 
@@ -31,7 +31,7 @@ test('a resolver returning an empty key is a 401, never an empty-secret forgery'
 
 test('a resolver key that does not fit the token\'s alg is refused (a public key never becomes an HMAC secret)', async t => {
   const { call } = await appWith(t, { key: () => k1.publicPem, algorithms: ['HS256'] })
-  t.same(await call(signDaprJwt({}, { key: k1.publicPem })), [401, 'FST_DAPR_TOKEN_ALGORITHM'])
+  t.same(await call(forgeHmac({ alg: 'HS256', typ: 'JWT' }, { exp: nowSeconds() + 60 }, k1.publicPem)), [401, 'FST_DAPR_TOKEN_ALGORITHM'])
   const mixed = await appWith(t, { key: (_r, d) => d.header.kid === 'ec' ? k1.publicKey : ecKeyPair('x', 'P-384').publicKey, algorithms: ['ES256', 'ES384'] })
   t.same(await mixed.call(signDaprJwt({}, { key: k1.privateKey, kid: 'ec' })), [200, undefined])
   t.same(await mixed.call(signDaprJwt({}, { key: k1.privateKey, kid: 'p384' })), [401, 'FST_DAPR_TOKEN_ALGORITHM'], 'ES256 token, P-384 key')

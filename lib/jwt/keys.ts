@@ -17,7 +17,7 @@ export interface PreparedKey {
   readonly algorithms: readonly JwtAlgorithm[]
 }
 
-const PRIVATE = 'a private key was given where a public key is needed'
+export const PRIVATE = 'a private key was given where a public key is needed'
 /** Base64 or base64url text, line breaks allowed (a PEM body without its BEGIN/END lines). */
 const BASE64 = /^[A-Za-z0-9+/_\-\s]+={0,2}$/
 /** Hex text, as `openssl` and `xxd -p` print DER (line breaks and `:` separators allowed). */

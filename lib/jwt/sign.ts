@@ -3,6 +3,7 @@ import { createSigner } from 'fast-jwt'
 import { DaprTokenOptionsError } from '../errors.js'
 import { checkOptionNames } from '../option-names.js'
 import { ALL_ALGORITHMS, algorithmsForKey, HMAC_LENGTH_RULE, HMAC_MIN_BYTES, hmacAlgorithmsFor } from './algorithms.js'
+import { prepareKey, PRIVATE } from './keys.js'
 import type { JwtAlgorithm } from './types.js'
 
 /** How `signDaprJwt` signs. Durations are in seconds, as in the claims. */
@@ -34,8 +35,10 @@ export function signDaprJwt (claims: Record<string, unknown>, options: SignDaprJ
   if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) fail('the claims must be an object, such as { sub: \'me\' }')
   if (options === null || typeof options !== 'object') fail('options must be an object such as { key }')
   checkOptionNames(options, SIGN_OPTION_NAMES, { source: 'signDaprJwt' })
-  const { key, algorithm, kid, expiresIn = 300, notBefore, issuer, audience, subject } = options
   checkInputs(options)
+  checkConflicts(claims, options)
+  // An `exp` in the claims is the expiry: the default `expiresIn` does not replace it.
+  const { key, algorithm, kid, expiresIn = claims.exp === undefined ? 300 : null, notBefore, issuer, audience, subject } = options
   const [material, fits] = signingKey(key)
   const chosen = algorithm ?? fits[0]
   if (chosen === undefined || !fits.includes(chosen)) {
@@ -56,7 +59,22 @@ export function signDaprJwt (claims: Record<string, unknown>, options: SignDaprJ
     aud: audience,
     sub: subject
   })
-  return sign({ ...claims })
+  try {
+    return sign({ ...claims })
+  } catch (error) {
+    // fast-jwt's own check of the claims it reads (`exp`, `nbf` as whole seconds).
+    fail(`the claims: ${(error as Error).message}`)
+  }
+}
+
+/** Claims that an option also sets: fast-jwt would let the option win in silence. */
+const CLAIM_OPTIONS = [['exp', 'expiresIn'], ['nbf', 'notBefore'], ['iss', 'issuer'], ['aud', 'audience'], ['sub', 'subject']] as const
+
+function checkConflicts (claims: Record<string, unknown>, options: SignDaprJwtOptions): void {
+  for (const [claim, option] of CLAIM_OPTIONS) {
+    // `expiresIn: null` sets nothing: an `exp` of the claims' own then stands.
+    if (claims[claim] !== undefined && options[option] !== undefined && options[option] !== null) fail(`\`${claim}\` is set both in the claims and by \`${option}\`: set it in one place`)
+  }
 }
 
 const SIGN_OPTION_NAMES = ['key', 'algorithm', 'kid', 'expiresIn', 'notBefore', 'issuer', 'audience', 'subject'] as const satisfies ReadonlyArray<keyof SignDaprJwtOptions>
@@ -89,12 +107,7 @@ function isSeconds (value: unknown): value is number {
 /** The key as fast-jwt signs with it (a secret's bytes, a private key's PEM), and the algorithms it fits. */
 function signingKey (key: SignDaprJwtOptions['key']): [Buffer | string, readonly JwtAlgorithm[]] {
   if (typeof key === 'string' || key instanceof Uint8Array) {
-    const text = Buffer.from(key).toString('utf8')
-    if (!PRIVATE_PEM.test(text)) {
-      // Text is trimmed as the verifier trims it (a Secret file ends in a newline); bytes are used as they are.
-      const secret = typeof key === 'string' ? Buffer.from(key.trim()) : Buffer.from(key)
-      return [secret, hmacAlgorithmsFor(secret.length)]
-    }
+    if (!PRIVATE_PEM.test(Buffer.from(key).toString('utf8'))) return secretOf(key)
   } else if (!(key instanceof KeyObject) && key.kty === 'oct') {
     const secret = Buffer.from(String(key.k ?? ''), 'base64url')
     return [secret, hmacAlgorithmsFor(secret.length)]
@@ -102,7 +115,24 @@ function signingKey (key: SignDaprJwtOptions['key']): [Buffer | string, readonly
   const object = keyObjectOf(key)
   if (object.type === 'secret') return [object.export(), algorithmsForKey(object)]
   if (object.type !== 'private') fail('a public key cannot sign: give the private key')
+  // RFC 7518 section 3.3, as the verifier holds it: a shorter key's tokens would all be refused.
+  const details = object.asymmetricKeyDetails as { modulusLength?: number }
+  if ((object.asymmetricKeyType as string).startsWith('rsa') && (details.modulusLength as number) < 2048) fail('RSA keys shorter than 2048 bits are refused')
   return [object.export({ type: 'pkcs8', format: 'pem' }) as string, algorithmsForKey(object)]
+}
+
+/**
+ * Text or bytes that are no private PEM, read as the verifier reads them (lib/jwt/keys.ts): a
+ * public key in any form it knows cannot sign, and what is left is an HMAC secret (text trimmed,
+ * as the verifier trims it; bytes as they are).
+ */
+function secretOf (key: string | Uint8Array): [Buffer, readonly JwtAlgorithm[]] {
+  const prepared = prepareKey(key)
+  if (prepared === PRIVATE) fail('a private key given as text or bytes must be PEM (or pass a KeyObject or a JWK)')
+  if (typeof prepared === 'string') fail(prepared)
+  if (!prepared.hmac) fail('a public key cannot sign: give the private key')
+  const secret = prepared.key.export()
+  return [secret, hmacAlgorithmsFor(secret.length)]
 }
 
 function keyObjectOf (key: SignDaprJwtOptions['key']): KeyObject {
