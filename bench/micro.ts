@@ -4,7 +4,8 @@
 import { createHash, createHmac, createSecretKey, randomBytes, timingSafeEqual, verify, type KeyObject } from 'node:crypto'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { buildHook, type DaprTokenHook } from '../lib/hook.js'
-import { resolveOptions, type DaprTokenAuthOptions } from '../lib/options.js'
+import { resolveOptions, type DaprTokenAuthOptions, type ResolvedOptions } from '../lib/options.js'
+import type { TokenVerifier } from '../lib/verifier.js'
 import { jwtFixture, jwtOptions, TOKEN } from './scenarios.js'
 
 const HEADER = 'dapr-api-token'
@@ -21,10 +22,15 @@ export interface MicroMode {
   readonly url: string
 }
 
+function resolved (options: DaprTokenAuthOptions): ResolvedOptions & { verifier: TokenVerifier } {
+  const config = resolveOptions(options, {})
+  if (config.verifier === null) throw new Error('bench: options configure no token')
+  return config as ResolvedOptions & { verifier: TokenVerifier }
+}
+
 function pluginHook (options: DaprTokenAuthOptions): DaprTokenHook {
-  const resolved = resolveOptions(options, {})
-  if (resolved.verifier === null) throw new Error('bench: options configure no token')
-  return buildHook(resolved, resolved.verifier, false)
+  const config = resolved(options)
+  return buildHook(config, config.verifier, false)
 }
 
 const bareEquality: DaprTokenHook = (request, reply, done) => {
@@ -80,8 +86,7 @@ function jwtMode (alg: 'HS256' | 'RS256' | 'ES256', cache: boolean): MicroMode {
  * and stripped, `request.daprToken` set), is in the `jwt-*` rows and in `static-1`.
  */
 function jwtVerifierMode (alg: 'HS256' | 'RS256' | 'ES256'): MicroMode {
-  const { verifier } = resolveOptions(jwtOptions(alg, false), {})
-  if (verifier === null) throw new Error('bench: options configure no token')
+  const { verifier } = resolved(jwtOptions(alg, false))
   const hook: DaprTokenHook = (request, reply, done) => {
     if (typeof verifier.verify(String(request.headers[HEADER]), request) !== 'string') return done()
     reply.code(401).send()

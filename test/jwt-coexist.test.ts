@@ -52,8 +52,8 @@ test('signDaprJwt: claims and options, algorithm derived or checked, unusable ke
     [{ key: { kty: 'oct', k: Buffer.from('short').toString('base64url') } }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the HMAC secret is too short/],
     [{ key: createSecretKey(Buffer.from('short')) }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the HMAC secret is too short/],
     [{ key: es.publicKey }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: a public key cannot sign: give the private key$/],
-    [{ key: es.publicKey.export({ format: 'jwk' }) }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the key cannot be read as a private key/],
-    [{ key: '-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----' }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the key cannot be read as a private key/],
+    [{ key: es.publicKey.export({ format: 'jwk' }) }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the key cannot be read as a private key \(a JWK with its private members\) or an HMAC secret$/],
+    [{ key: '-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----' }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the key is a private key that cannot be read: give it as PEM, a KeyObject or a JWK$/],
     [{ key: generateKeyPairSync('dsa', { modulusLength: 1024, divisorLength: 160 }).privateKey }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: this private key fits no JWS algorithm/],
     [{ key: es.privateKey, algorithm: 'ES256' }, /fits ES512/],
     [{ key: HS_SECRET, algorithm: 'HS999' as 'HS256' }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: `algorithm`: unsupported algorithm "HS999"$/],
@@ -73,7 +73,7 @@ test('signDaprJwt: claims and options, algorithm derived or checked, unusable ke
     [{ key: rsa.publicKey.export({ type: 'spki', format: 'der' }) }, /a public key cannot sign/],
     [{ key: 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 user@host' }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the key is an SSH public key/],
     [{ key: '-----BEGIN PUBLIC KEY-----\nbroken\n-----END PUBLIC KEY-----' }, /signDaprJwt: the key looks like PEM but cannot be read/],
-    [{ key: (rsa.privateKey.export({ type: 'pkcs8', format: 'der' })).toString('base64') }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: a private key given as text or bytes must be PEM/],
+    [{ key: (rsa.privateKey.export({ type: 'pkcs8', format: 'der' })).toString('base64') }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: the key is a private key that cannot be read: give it as PEM, a KeyObject or a JWK$/],
     [{ key: generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey }, /^Invalid fastify-dapr-token-auth options: signDaprJwt: RSA keys shorter than 2048 bits are refused$/]
   ]
   for (const [options, message] of bad) t.throws(() => signDaprJwt({}, options), DaprTokenOptionsError, String(message))

@@ -42,28 +42,30 @@ function seconds (name: string, value: unknown, positive: boolean): number | und
   return value * 1000
 }
 
-function claimMatch (name: string, value: unknown): string[] | undefined {
-  if (value === undefined) return undefined
-  const list: unknown[] = typeof value === 'string' ? [value] : Array.isArray(value) ? value : []
-  if (list.length === 0 || !list.every(entry => typeof entry === 'string' && entry !== '')) {
-    fail(`\`jwt.${name}\` must be a non-empty string or a non-empty array of them`)
-  }
-  // A copy: the lists are checked once, here, and no later change to the caller's array (or an
-  // `includes` of its own) can alter what is allowed.
+/**
+ * `value` as a plain array of non-empty strings (a string on its own when `single`), or `undefined`
+ * when it is not one. A copy: a list is checked once, at registration, and no later change to the
+ * caller's array (or an `includes` of its own) can alter what is allowed.
+ */
+export function nonEmptyStrings (value: unknown, single: boolean): string[] | undefined {
+  const list: unknown = single && typeof value === 'string' ? [value] : value
+  if (!Array.isArray(list) || list.length === 0 || !list.every(entry => typeof entry === 'string' && entry !== '')) return undefined
   return [...list] as string[]
 }
 
+function claimMatch (name: string, value: unknown): string[] | undefined {
+  if (value === undefined) return undefined
+  return nonEmptyStrings(value, true) ?? fail(`\`jwt.${name}\` must be a non-empty string or a non-empty array of them`)
+}
+
 /**
- * A resolver's `issuers` (set by `fromJwks({ issuers })`), read once: an array of issuer strings,
- * copied, so that checking a token's `iss` runs none of the caller's code and sees no later change.
+ * A resolver's `issuers` (set by `fromJwks({ issuers })`), read once and copied, so that checking a
+ * token's `iss` runs none of the caller's code and sees no later change.
  */
 function resolverIssuers (resolver: JwtKeyResolver): readonly string[] | undefined {
   const issuers: unknown = resolver.issuers
   if (issuers === undefined) return undefined
-  if (!Array.isArray(issuers) || issuers.length === 0 || !issuers.every(issuer => typeof issuer === 'string' && issuer !== '')) {
-    fail('`jwt.key`: the resolver\'s `issuers` must be a non-empty array of issuer strings')
-  }
-  return Object.freeze([...issuers as string[]])
+  return Object.freeze(nonEmptyStrings(issuers, false) ?? fail('`jwt.key`: the resolver\'s `issuers` must be a non-empty array of issuer strings'))
 }
 
 function checkAlgorithms (value: unknown): JwtAlgorithm[] | undefined {

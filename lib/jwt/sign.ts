@@ -3,7 +3,8 @@ import { createSigner } from 'fast-jwt'
 import { DaprTokenOptionsError } from '../errors.js'
 import { checkOptionNames } from '../option-names.js'
 import { ALL_ALGORITHMS, algorithmsForKey, HMAC_LENGTH_RULE, HMAC_MIN_BYTES, hmacAlgorithmsFor } from './algorithms.js'
-import { prepareKey, PRIVATE } from './keys.js'
+import { prepareKey, PRIVATE, type PreparedKey } from './keys.js'
+import { nonEmptyStrings } from './options.js'
 import type { JwtAlgorithm } from './types.js'
 
 /** How `signDaprJwt` signs. Durations are in seconds, as in the claims. */
@@ -22,8 +23,6 @@ export interface SignDaprJwtOptions {
   audience?: string | string[]
   subject?: string
 }
-
-const PRIVATE_PEM = /-----BEGIN [A-Z ]*PRIVATE KEY-----/
 
 /**
  * Mints a signed JWT for tests, docs and tools (`iat` set, `exp` five minutes ahead by default).
@@ -94,10 +93,7 @@ function checkInputs (options: SignDaprJwtOptions): void {
   for (const [name, value] of [['kid', kid], ['issuer', issuer], ['subject', subject]] as const) {
     if (value !== undefined && (typeof value !== 'string' || value === '')) fail(`\`${name}\` must be a non-empty string`)
   }
-  const audiences: unknown[] = Array.isArray(audience) ? audience : [audience]
-  if (audience !== undefined && (audiences.length === 0 || !audiences.every(entry => typeof entry === 'string' && entry !== ''))) {
-    fail('`audience` must be a non-empty string or a non-empty array of them')
-  }
+  if (audience !== undefined && nonEmptyStrings(audience, true) === undefined) fail('`audience` must be a non-empty string or a non-empty array of them')
 }
 
 function isSeconds (value: unknown): value is number {
@@ -107,7 +103,9 @@ function isSeconds (value: unknown): value is number {
 /** The key as fast-jwt signs with it (a secret's bytes, a private key's PEM), and the algorithms it fits. */
 function signingKey (key: SignDaprJwtOptions['key']): [Buffer | string, readonly JwtAlgorithm[]] {
   if (typeof key === 'string' || key instanceof Uint8Array) {
-    if (!PRIVATE_PEM.test(Buffer.from(key).toString('utf8'))) return secretOf(key)
+    // Read as the verifier reads it: a private key is signed with as one, and only a secret is left.
+    const prepared = prepareKey(key)
+    if (prepared !== PRIVATE) return secretOf(prepared)
   } else if (!(key instanceof KeyObject) && key.kty === 'oct') {
     const secret = Buffer.from(String(key.k ?? ''), 'base64url')
     return [secret, hmacAlgorithmsFor(secret.length)]
@@ -122,13 +120,11 @@ function signingKey (key: SignDaprJwtOptions['key']): [Buffer | string, readonly
 }
 
 /**
- * Text or bytes that are no private PEM, read as the verifier reads them (lib/jwt/keys.ts): a
- * public key in any form it knows cannot sign, and what is left is an HMAC secret (text trimmed,
- * as the verifier trims it; bytes as they are).
+ * Text or bytes that hold no private key, as the verifier read them (lib/jwt/keys.ts): a public key
+ * in any form it knows cannot sign, and what is left is an HMAC secret (text trimmed, as the
+ * verifier trims it; bytes as they are).
  */
-function secretOf (key: string | Uint8Array): [Buffer, readonly JwtAlgorithm[]] {
-  const prepared = prepareKey(key)
-  if (prepared === PRIVATE) fail('a private key given as text or bytes must be PEM (or pass a KeyObject or a JWK)')
+function secretOf (prepared: PreparedKey | string): [Buffer, readonly JwtAlgorithm[]] {
   if (typeof prepared === 'string') fail(prepared)
   if (!prepared.hmac) fail('a public key cannot sign: give the private key')
   const secret = prepared.key.export()
@@ -137,9 +133,10 @@ function secretOf (key: string | Uint8Array): [Buffer, readonly JwtAlgorithm[]] 
 
 function keyObjectOf (key: SignDaprJwtOptions['key']): KeyObject {
   if (key instanceof KeyObject) return key
+  const text = typeof key === 'string' || key instanceof Uint8Array
   try {
-    return typeof key === 'string' || key instanceof Uint8Array ? createPrivateKey(Buffer.from(key).toString('utf8')) : createPrivateKey({ key, format: 'jwk' })
+    return text ? createPrivateKey(Buffer.from(key).toString('utf8')) : createPrivateKey({ key, format: 'jwk' })
   } catch {
-    fail('the key cannot be read as a private key (PEM or JWK with its private members) or an HMAC secret')
+    fail(text ? 'the key is a private key that cannot be read: give it as PEM, a KeyObject or a JWK' : 'the key cannot be read as a private key (a JWK with its private members) or an HMAC secret')
   }
 }
