@@ -77,8 +77,11 @@ const GRPC_MEDIA = /^application\/(grpc|grpc-web|grpc-web-text|connect)(?:\+([a-
  * counts only over HTTP/2, where it is defined: over HTTP/1.1 nothing changes.
  */
 export function grpcCallOf (request: FastifyRequest, detection: GrpcDetection): GrpcCall | null {
+  // By default only native gRPC is recognised, and only over HTTP/2: an HTTP/1.1 refusal (the
+  // usual one, and every one of a flood over HTTP/1.1) is answered without reading a header.
+  if (!detection.web && !detection.connect && request.raw.httpVersionMajor !== 2) return null
   const contentType = request.headers['content-type']
-  const match = typeof contentType === 'string' ? GRPC_MEDIA.exec(contentType) : null
+  const match = typeof contentType === 'string' && mayBeGrpcMedia(contentType) ? GRPC_MEDIA.exec(contentType) : null
   if (match !== null) {
     const kind = (match[1] as string).toLowerCase()
     // The codec is echoed (clients check it), rebuilt from the matched token, never copied raw.
@@ -93,6 +96,12 @@ export function grpcCallOf (request: FastifyRequest, detection: GrpcDetection): 
   }
   if (detection.connect && isConnectUnary(request)) return { protocol: 'connect', contentType: 'application/json' }
   return null
+}
+
+/** Every type GRPC_MEDIA matches has `g` or `c` after `application/`: most others are told apart without it. */
+function mayBeGrpcMedia (contentType: string): boolean {
+  const letter = contentType.charCodeAt(12) | 0x20
+  return letter === 0x67 || letter === 0x63
 }
 
 function isConnectUnary (request: FastifyRequest): boolean {

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { DaprTokenResolverError, refusalErrors, type RefusalReason } from './errors.js'
-import { extractToken, SEVERAL, sentMoreThanOnce, stripTokenHeader } from './extract.js'
+import { canonicalHeaderName, extractToken, SEVERAL, sentMoreThanOnce, stripTokenHeader } from './extract.js'
 import { grpcCallOf, sendGrpcFailure } from './grpc.js'
 import { isThenable } from './thenable.js'
 import type { ResolvedOptions } from './options.js'
@@ -26,17 +26,19 @@ export function buildHook (options: ResolvedOptions, verifier: TokenVerifier, as
   // Node keeps only the first line of these headers and drops the rest in silence, so a second line
   // can only be seen in rawHeaders; for every other name it shows as a joined `a, b` that never matches.
   const keptOnceByNode = NODE_SINGLE_VALUE_HEADERS.has(header)
+  const canonical = canonicalHeaderName(header)
 
   function accept (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, credential: DaprTokenCredential): void {
     if (keptOnceByNode && sentMoreThanOnce(request, header)) return reject(request, reply, done, 'duplicate')
-    if (stripHeader) stripTokenHeader(request, header)
+    // By now a header Node keeps once has been seen on one line, so its parsed value is every line of it.
+    if (stripHeader) stripTokenHeader(request, header, canonical, true)
     request.daprToken = credential
     done()
   }
 
   /** Lets a refused or failed request through on an exempt route, with no token left behind for the handler. */
   function passExempt (request: FastifyRequest, done: HookHandlerDoneFunction): void {
-    if (stripHeader && request.headers[header] !== undefined) stripTokenHeader(request, header)
+    if (stripHeader && request.headers[header] !== undefined) stripTokenHeader(request, header, canonical, !keptOnceByNode)
     done()
   }
 

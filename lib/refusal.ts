@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
-import { refusalErrors, type DaprTokenRefusalError, type RefusalReason } from './errors.js'
+import { refusalError, type DaprTokenRefusalError, type RefusalReason } from './errors.js'
 import { isThenable } from './thenable.js'
 import { grpcCallOf, grpcRefusalFor, sendGrpcRefusal, type GrpcDetection } from './grpc.js'
 
@@ -32,7 +32,7 @@ function refuseLikeDaprd (_request: FastifyRequest, reply: FastifyReply): void {
 }
 
 function refuseWithError (_request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction, reason: RefusalReason): void {
-  done(new refusalErrors[reason]())
+  done(refusalError(reason))
 }
 
 function buildHttpRefusal (mode: ErrorResponse): Refuse {
@@ -40,7 +40,7 @@ function buildHttpRefusal (mode: ErrorResponse): Refuse {
   if (mode === 'fastify') return refuseWithError
   return function refuseWithCustomBody (request, reply, _done, reason) {
     reply.code(401)
-    const body = mode(new refusalErrors[reason](), request, reply)
+    const body = mode(refusalError(reason), request, reply)
     // An async function's promise is its body's promise: sending the promise itself serialised `{}`.
     if (isThenable(body)) {
       body.then(value => { if (!reply.sent) reply.send(value) }, error => { if (!reply.sent) reply.send(error) })

@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { extractToken, isHeaderName, nodeSymbol, SEVERAL, sentMoreThanOnce, stripTokenHeader } from '../lib/extract.js'
+import { canonicalHeaderName, extractToken, isHeaderName, nodeSymbol, SEVERAL, sentMoreThanOnce, stripTokenHeader } from '../lib/extract.js'
 import { buildHook } from '../lib/hook.js'
 import { resolveOptions } from '../lib/options.js'
 
@@ -36,14 +36,14 @@ test('the hook refuses a header that arrives as an array of values as a duplicat
 test('sentMoreThanOnce and stripTokenHeader cope with a request that has no rawHeaders', async t => {
   const request = fakeRequest({ 'dapr-api-token': 'tok' })
   t.equal(sentMoreThanOnce(request, 'dapr-api-token'), false)
-  stripTokenHeader(request, 'dapr-api-token')
+  stripTokenHeader(request, 'dapr-api-token', 'Dapr-Api-Token', true)
   t.same(request.headers, {})
 })
 
 test('stripTokenHeader leaves rawHeaders alone when the token is not among them', async t => {
   const raw = ['host', 'x']
   const request = fakeRequest({ 'dapr-api-token': 'tok', host: 'x' }, raw)
-  stripTokenHeader(request, 'dapr-api-token')
+  stripTokenHeader(request, 'dapr-api-token', 'Dapr-Api-Token', true)
   t.same(request.headers, { host: 'x' })
   t.same(raw, ['host', 'x'])
 })
@@ -59,7 +59,7 @@ test('nodeSymbol finds Node\'s symbol by name, or makes one no message carries',
 test('stripTokenHeader removes every line of the header in any case, in place, and keeps the other pairs in order', async t => {
   const raw = ['Host', 'x', 'Dapr-Api-Token', 'a', 'Accept', 'y', 'DAPR-API-TOKEN', 'b', 'Dapr-Api-Tokens', 'z', 'dapr-api-token', 'c']
   const request = fakeRequest({ host: 'x', 'dapr-api-token': 'a, b, c', accept: 'y', 'dapr-api-tokens': 'z' }, raw)
-  stripTokenHeader(request, 'dapr-api-token')
+  stripTokenHeader(request, 'dapr-api-token', 'Dapr-Api-Token', true)
   t.equal(request.raw.rawHeaders, raw, 'the same array: whoever holds it sees the token gone too')
   t.same(raw, ['Host', 'x', 'Accept', 'y', 'Dapr-Api-Tokens', 'z'])
   t.same(request.headers, { host: 'x', accept: 'y', 'dapr-api-tokens': 'z' })
@@ -76,4 +76,13 @@ test('isHeaderName: a raw name matches in any ASCII case, and as toLowerCase fol
   t.equal(isHeaderName('Dapr-Api-To\u212Aen', 'dapr-api-token'), true, 'the Kelvin sign')
   t.equal(isHeaderName('Dapr-Api-Tok\u00e9n', 'dapr-api-token'), false, 'an accented letter is another name')
   t.equal(isHeaderName('Xapr-Api-To\u212Aen', 'dapr-api-token'), false, 'a differing ASCII letter first')
+  t.equal(isHeaderName('\u212Aeep-Alive', 'keep-alive'), true, 'the Kelvin sign first')
+  t.equal(isHeaderName('Dapr-Api-Tokex', 'dapr-api-token'), false, 'the same first letter, another name')
+})
+
+test('canonicalHeaderName spells a header as Go (and so daprd) sends it', async t => {
+  t.equal(canonicalHeaderName('dapr-api-token'), 'Dapr-Api-Token')
+  t.equal(canonicalHeaderName('x-internal-token'), 'X-Internal-Token')
+  t.equal(canonicalHeaderName('authorization'), 'Authorization')
+  t.equal(canonicalHeaderName('x-1a'), 'X-1a')
 })

@@ -245,3 +245,15 @@ test('every refusal reason but missing maps to daprd\'s mismatch detail, includi
   for (const reason of ['invalid', 'duplicate', 'expired', 'bad-signature']) t.equal(detailOf(reason), GRPC_DETAIL_MISMATCH, reason)
   t.equal(grpcRefusalFor('expired'), grpcRefusalFor('invalid'), 'prepared once, shared')
 })
+
+test('with gRPC-Web or Connect on, native gRPC\'s content type over HTTP/1.1 still gets the plain HTTP refusal', async t => {
+  for (const grpc of [{ web: true }, { connect: true }]) {
+    const { app, port } = await server({ grpc })
+    t.teardown(() => app.close())
+    const response = await send(port, 'POST', METHOD, { 'content-type': 'application/grpc+proto' }, '')
+    t.equal(response.statusCode, 401, JSON.stringify(grpc))
+    t.equal(response.headers['grpc-status'], undefined, `${JSON.stringify(grpc)}: no gRPC status`)
+    t.equal(response.headers['content-type'], 'application/json; charset=utf-8', `${JSON.stringify(grpc)}: the app role's JSON error`)
+    t.same(JSON.parse(response.body), { statusCode: 401, code: 'FST_DAPR_TOKEN_MISSING', error: 'Unauthorized', message: 'Missing Dapr API token' })
+  }
+})

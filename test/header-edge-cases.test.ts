@@ -169,3 +169,81 @@ test('a custom header name is matched case-insensitively and stripped', async t 
   await expectBoth(t, app, port, { url: '/echo', headers: { 'x-internal-token': 'tok' } }, ok)
   await expectBoth(t, app, port, { url: '/echo', headers: { 'dapr-api-token': 'tok' } }, MISSING)
 })
+
+/** An app whose routes report every raw header line the handler still sees, and Node's distinct view. */
+async function rawEcho (t: Test, configure?: (app: ReturnType<typeof Fastify>) => void) {
+  const app = Fastify()
+  configure?.(app)
+  await app.register(daprTokenAuth, { token: 'tok' })
+  const report = async (request: { raw: { rawHeaders: string[], headersDistinct: Record<string, string[] | undefined> }, headers: Record<string, unknown> }) => ({
+    raw: request.raw.rawHeaders,
+    names: Object.keys(request.headers),
+    distinct: request.raw.headersDistinct
+  })
+  app.get('/echo', report)
+  app.get('/healthz', report)
+  return await start(t, app)
+}
+
+function rawLines (path: string, headerLines: string[]): string {
+  return `GET ${path} HTTP/1.1\r\nHost: x\r\n${headerLines.map(line => `${line}\r\n`).join('')}Connection: close\r\n\r\n`
+}
+
+/** What the handler should see: the lines sent, the token's gone, in order. */
+function seen (pairs: Array<[string, string]>) {
+  const all: Array<[string, string]> = [['Host', 'x'], ...pairs, ['Connection', 'close']]
+  const distinct: Record<string, string[]> = {}
+  for (const [name, value] of all) (distinct[name.toLowerCase()] ??= []).push(value)
+  return json({ raw: all.flat(), names: Object.keys(distinct), distinct })
+}
+
+test('the token line leaves rawHeaders wherever it sits and however its name is spelled, the other lines kept in order', async t => {
+  const port = await rawEcho(t)
+  const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+  assertResponse(t, await sendRaw(port, rawLines('/echo', ['User-Agent: Go-http-client/1.1', 'Content-Type: application/json',
+    'Dapr-Api-Token: tok', `Traceparent: ${traceparent}`, 'Accept-Encoding: gzip'])),
+  seen([['User-Agent', 'Go-http-client/1.1'], ['Content-Type', 'application/json'], ['Traceparent', traceparent], ['Accept-Encoding', 'gzip']]),
+  'as daprd sends it, between other headers')
+  assertResponse(t, await sendRaw(port, rawLines('/echo', ['dapr-api-token: tok', 'X-A: 1'])), seen([['X-A', '1']]), 'lower case, first')
+  assertResponse(t, await sendRaw(port, rawLines('/echo', ['X-A: 1', 'dApR-aPi-ToKeN: tok'])), seen([['X-A', '1']]), 'mixed case, last')
+})
+
+test('a header with the token\'s value, or named like it, is kept while the token line goes', async t => {
+  const port = await rawEcho(t)
+  assertResponse(t, await sendRaw(port, rawLines('/echo', ['X-Copy: tok', 'Dapr-Api-Token: tok', 'X-After: tok'])),
+    seen([['X-Copy', 'tok'], ['X-After', 'tok']]), 'the same value before and after it')
+  // A numeric name is listed first among the parsed headers, so the token's place there is not its raw place.
+  assertResponse(t, await sendRaw(port, rawLines('/echo', ['Dapr-Api-Token: tok', '1: a'])),
+    seen([['1', 'a']]), 'a numeric header name after it')
+  assertResponse(t, await sendRaw(port, rawLines('/echo', ['tok: v', 'Dapr-Api-Token: tok', '1: a'])),
+    seen([['tok', 'v'], ['1', 'a']]), 'a header named like the token\'s value before it')
+  assertResponse(t, await sendRaw(port, rawLines('/echo', ['X-Copy: tok', 'Dapr-Api-Token: tok', '1: a'])),
+    seen([['X-Copy', 'tok'], ['1', 'a']]), 'the same value before it, and a numeric header name after it')
+})
+
+test('on an exempt route two lines of the token header both leave rawHeaders and headersDistinct', async t => {
+  const port = await rawEcho(t)
+  assertResponse(t, await sendRaw(port, rawLines('/healthz', ['Dapr-Api-Token: tok', 'X-A: 1', 'dapr-api-token: tok'])),
+    seen([['X-A', '1']]), 'Node joined them into one value no raw line carries')
+})
+
+test('past the server\'s maxHeadersCount every token line goes, and headersDistinct still lists what Node parsed', async t => {
+  const port = await rawEcho(t, app => { app.server.maxHeadersCount = 3 })
+  const res = await sendRaw(port, rawLines('/echo', ['A: 1', 'Dapr-Api-Token: tok', 'B: 2', 'Dapr-Api-Token: other']))
+  // Node parsed the first three lines only: Host, A and the token.
+  assertResponse(t, res, json({ raw: ['Host', 'x', 'A', '1', 'B', '2', 'Connection', 'close'], names: ['host', 'a'], distinct: { host: ['x'], a: ['1'] } }),
+    'a second token line Node did not parse')
+})
+
+test('the stripped headers object is a plain object, as Node\'s is', async t => {
+  const app = Fastify()
+  await app.register(daprTokenAuth, { token: 'tok' })
+  app.get('/echo', async request => ({
+    plain: Object.getPrototypeOf(request.headers) === Object.prototype && request.headers.constructor === Object,
+    token: Object.getOwnPropertyNames(request.headers).includes('dapr-api-token'),
+    other: request.headers['x-a']
+  }))
+  const port = await start(t, app)
+  await expectBoth(t, app, port, { url: '/echo', headers: { 'dapr-api-token': 'tok', 'x-a': '1' } },
+    json({ plain: true, token: false, other: '1' }))
+})

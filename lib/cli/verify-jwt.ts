@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { refusalErrors } from '../errors.js'
+import { refusalError } from '../errors.js'
 import { decodeObject } from '../jwt/decode.js'
 import { fromJwks, type JwksResolver } from '../jwt/jwks.js'
 import { prepareKey, SHORT_SECRET } from '../jwt/keys.js'
@@ -97,7 +97,7 @@ export const jwtMode: VerifyMode = {
     }
     release()
     if (typeof outcome === 'string') {
-      const error = new refusalErrors[outcome]()
+      const error = refusalError(outcome)
       io.stdout(`refused: ${error.message} (${error.code})${hint(outcome, token, jwt, algorithms.length > 0)}\n`)
       return EXIT.refused
     }
