@@ -86,11 +86,25 @@ export function nodeSymbol (symbols: readonly symbol[], description: string): sy
 
 interface NodeMessageInternals { [key: symbol]: unknown }
 
+/** Fastify keeps headers given to the `request.headers` setter here (lib/request.js). */
+interface FastifyRequestWithAddedHeaders { additionalHeaders?: Record<string, unknown> | null }
+
 /**
  * Whether this Node keeps its header count where we looked. If it does not (a future Node, another
  * runtime), `rawHeaders` is left as parsed: a stale count would make `headersDistinct` throw.
  */
 const canRewriteRawHeaders = typeof (probe as unknown as NodeMessageInternals)[HEADERS_COUNT] === 'number'
+
+/**
+ * Whether Node parsed fewer header lines than arrived: past the server's `maxHeadersCount` (Node 20
+ * keeps reading; later versions answer 431), the lines beyond are in `rawHeaders` only, so a second
+ * token line there neither joins the parsed value nor shows in it.
+ */
+export function linesUnparsed (request: FastifyRequest): boolean {
+  const message = request.raw
+  const count = (message as unknown as NodeMessageInternals)[HEADERS_COUNT]
+  return typeof count === 'number' && count < message.rawHeaders.length
+}
 
 /**
  * Removes the token header after a successful check (as daprd does), from the parsed headers, from
@@ -107,6 +121,13 @@ const canRewriteRawHeaders = typeof (probe as unknown as NodeMessageInternals)[H
  * matching every header's name (see `withoutLineOf`).
  */
 export function stripTokenHeader (request: FastifyRequest, header: string, canonical: string, oneLine: boolean): void {
+  // Headers an earlier hook set through Fastify's `request.headers` setter are kept apart and merged
+  // over the message's on every read: a copy of the token there would come back.
+  const added = (request as FastifyRequestWithAddedHeaders).additionalHeaders
+  if (added != null && typeof added === 'object' && Object.hasOwn(added, header)) {
+    const { [header]: _token, ...rest } = added
+    ;(request as FastifyRequestWithAddedHeaders).additionalHeaders = rest
+  }
   const message = request.raw
   const headers = message.headers
   const value = headers[header]

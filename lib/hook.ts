@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { DaprTokenResolverError, refusalErrors, type RefusalReason } from './errors.js'
-import { canonicalHeaderName, extractToken, SEVERAL, sentMoreThanOnce, stripTokenHeader } from './extract.js'
+import { canonicalHeaderName, extractToken, linesUnparsed, SEVERAL, sentMoreThanOnce, stripTokenHeader } from './extract.js'
 import { grpcCallOf, sendGrpcFailure } from './grpc.js'
 import { isThenable } from './thenable.js'
 import type { ResolvedOptions } from './options.js'
@@ -24,12 +24,14 @@ export function buildHook (options: ResolvedOptions, verifier: TokenVerifier, as
   const refuse: Refuse = buildRefusal(asDecorator ? 'fastify' : options.errorResponse, grpc)
 
   // Node keeps only the first line of these headers and drops the rest in silence, so a second line
-  // can only be seen in rawHeaders; for every other name it shows as a joined `a, b` that never matches.
+  // can only be seen in rawHeaders; for every other name it shows as a joined `a, b` that never
+  // matches, except Cookie, whose lines Node joins by `; `, which a key may hold: count its lines.
   const keptOnceByNode = NODE_SINGLE_VALUE_HEADERS.has(header)
+  const countLines = keptOnceByNode || header === 'cookie'
   const canonical = canonicalHeaderName(header)
 
   function accept (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, credential: DaprTokenCredential): void {
-    if (keptOnceByNode && sentMoreThanOnce(request, header)) return reject(request, reply, done, 'duplicate')
+    if ((countLines || linesUnparsed(request)) && sentMoreThanOnce(request, header)) return reject(request, reply, done, 'duplicate')
     // By now a header Node keeps once has been seen on one line, so its parsed value is every line of it.
     if (stripHeader) stripTokenHeader(request, header, canonical, true)
     request.daprToken = credential
@@ -38,14 +40,14 @@ export function buildHook (options: ResolvedOptions, verifier: TokenVerifier, as
 
   /** Lets a refused or failed request through on an exempt route, with no token left behind for the handler. */
   function passExempt (request: FastifyRequest, done: HookHandlerDoneFunction): void {
-    if (stripHeader && request.headers[header] !== undefined) stripTokenHeader(request, header, canonical, !keptOnceByNode)
+    if (stripHeader && (request.headers[header] !== undefined || linesUnparsed(request))) stripTokenHeader(request, header, canonical, !keptOnceByNode)
     done()
   }
 
   function reject (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, reason: RefusalReason): void {
     if (!asDecorator && isExempt(request)) return passExempt(request, done)
     // Two lines of any other header reach us joined by `, `: without one, no need to look at rawHeaders.
-    if (reason === 'invalid' && (keptOnceByNode || String(request.headers[header]).includes(', ')) &&
+    if (reason === 'invalid' && (countLines || String(request.headers[header]).includes(', ')) &&
       sentMoreThanOnce(request, header)) reason = 'duplicate'
     if (logLevel !== 'silent') request.log[logLevel](REFUSAL_LOG_FIELDS[reason], 'Dapr API token refused')
     refuse(request, reply, done, reason)

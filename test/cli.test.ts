@@ -76,6 +76,17 @@ test('an unknown option is reported by name', async t => {
   t.same(positional.stderr, 'fastify-dapr-token-auth fingerprint: unexpected positional argument (its value is not shown: secrets are read from stdin or --*-file)\n' + HELP_HINT('fingerprint'))
 })
 
+test('a single-valued option given twice is a usage error naming the option, never its values; repeatable ones and flags may repeat', async t => {
+  const twice = await cli(['generate', '--bytes', '16', '--bytes', '32'])
+  t.same(twice, { code: 2, stdout: '', stderr: 'fastify-dapr-token-auth generate: --bytes given more than once\n' + HELP_HINT('generate') })
+  const inline = await cli(['verify', '--env=A', '--expected-env', 'B', '--env=C'], { env: { A: 'x', B: 'x', C: 'y' } })
+  t.same(inline, { code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: --env given more than once\n' + HELP_HINT('verify') })
+  const repeatable = await cli(['verify', '--env', 'A', '--expected-env', 'B', '--expected-env', 'C'], { env: { A: 'x', B: 'y', C: 'x' } })
+  t.equal(repeatable.code, EXIT.ok, 'a repeatable option')
+  const flags = await cli(['generate', '-h', '--help'])
+  t.equal(flags.code, EXIT.ok, 'a flag given twice')
+})
+
 test('every command has --help (and -h) with its options, the exit codes, and why secrets stay out of argv', async t => {
   for (const name of ['generate', 'fingerprint', 'verify', 'sign']) {
     const help = await cli([name, '--help'])

@@ -227,12 +227,51 @@ test('on an exempt route two lines of the token header both leave rawHeaders and
     seen([['X-A', '1']]), 'Node joined them into one value no raw line carries')
 })
 
+// Node 20 keeps reading header lines past the server's maxHeadersCount into rawHeaders only.
 test('past the server\'s maxHeadersCount every token line goes, and headersDistinct still lists what Node parsed', async t => {
   const port = await rawEcho(t, app => { app.server.maxHeadersCount = 3 })
-  const res = await sendRaw(port, rawLines('/echo', ['A: 1', 'Dapr-Api-Token: tok', 'B: 2', 'Dapr-Api-Token: other']))
   // Node parsed the first three lines only: Host, A and the token.
-  assertResponse(t, res, json({ raw: ['Host', 'x', 'A', '1', 'B', '2', 'Connection', 'close'], names: ['host', 'a'], distinct: { host: ['x'], a: ['1'] } }),
-    'a second token line Node did not parse')
+  assertResponse(t, await sendRaw(port, rawLines('/echo', ['A: 1', 'Dapr-Api-Token: tok', 'B: 2', 'C: 3'])),
+    json({ raw: ['Host', 'x', 'A', '1', 'B', '2', 'C', '3', 'Connection', 'close'], names: ['host', 'a'], distinct: { host: ['x'], a: ['1'] } }),
+    'accepted, the lines Node did not parse kept')
+  assertResponse(t, await sendRaw(port, rawLines('/healthz', ['A: 1', 'Dapr-Api-Token: tok', 'B: 2', 'Dapr-Api-Token: other'])),
+    json({ raw: ['Host', 'x', 'A', '1', 'B', '2', 'Connection', 'close'], names: ['host', 'a'], distinct: { host: ['x'], a: ['1'] } }),
+    'exempt route: a second token line Node did not parse')
+  assertResponse(t, await sendRaw(port, rawLines('/healthz', ['A: 1', 'B: 2', 'Dapr-Api-Token: tok'])),
+    json({ raw: ['Host', 'x', 'A', '1', 'B', '2', 'Connection', 'close'], names: ['host', 'a', 'b'], distinct: { host: ['x'], a: ['1'], b: ['2'] } }),
+    'exempt route: the only token line, one Node did not parse')
+})
+
+test('a second token line past the server\'s maxHeadersCount is refused as a duplicate', async t => {
+  const port = await rawEcho(t, app => { app.server.maxHeadersCount = 3 })
+  // Parsed: Host, the token and X-A; the second token line is in rawHeaders only.
+  assertResponse(t, await sendRaw(port, rawLines('/echo', ['Dapr-Api-Token: tok', 'X-A: 1', 'Dapr-Api-Token: tok'])), DUPLICATE, 'the same token again')
+  assertResponse(t, await sendRaw(port, rawLines('/echo', ['Dapr-Api-Token: tok', 'X-A: 1', 'Dapr-Api-Token: other'])), DUPLICATE, 'another value')
+})
+
+test('a token an earlier hook copied into request.headers (Fastify\'s setter) leaves request.headers too', async t => {
+  for (const [label, copy] of [['a copy with the token', true], ['a copy without it', false]] as const) {
+    const app = Fastify()
+    app.addHook('onRequest', (request, _reply, done) => {
+      request.headers = copy ? { ...request.headers, 'x-tenant': 'acme' } : { 'x-tenant': 'acme' }
+      done()
+    })
+    await app.register(daprTokenAuth, { token: 'tok' })
+    app.get('/echo', async request => ({ token: request.headers['dapr-api-token'] ?? null, listed: 'dapr-api-token' in request.headers, tenant: request.headers['x-tenant'] }))
+    const port = await start(t, app)
+    t.comment(label)
+    await expectBoth(t, app, port, { url: '/echo', headers: { 'dapr-api-token': 'tok' } }, json({ token: null, listed: false, tenant: 'acme' }))
+  }
+})
+
+test('with Cookie as the token header, two lines Node joins by "; " are refused as a duplicate', async t => {
+  const app = Fastify()
+  await app.register(daprTokenAuth, { token: ['a; b', 'c'], header: 'cookie' })
+  app.get('/echo', async request => ({ cookie: request.headers.cookie ?? null }))
+  const port = await start(t, app)
+  assertResponse(t, await sendRaw(port, rawLines('/echo', ['Cookie: a', 'Cookie: b'])), DUPLICATE, 'joined into a key')
+  assertResponse(t, await sendRaw(port, rawLines('/echo', ['Cookie: c', 'Cookie: d'])), DUPLICATE, 'joined into no key')
+  assertResponse(t, await sendRaw(port, rawLines('/echo', ['Cookie: a; b'])), json({ cookie: null }), 'one line holding the key')
 })
 
 test('the stripped headers object is a plain object, as Node\'s is', async t => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import type { Command } from './command.js'
+import type { Command, OptionSpecs } from './command.js'
 import { fingerprint } from './fingerprint.js'
 import { generate } from './generate.js'
 import { CliError, EXIT, processIo, type CliIo } from './io.js'
@@ -63,12 +63,16 @@ export async function run (argv: readonly string[], io: CliIo): Promise<number> 
     return EXIT.usage
   }
   try {
-    const { values } = parseArgs({
-      args: [...rest],
-      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-      allowPositionals: false
-    })
+    const options: OptionSpecs = { ...command.options, help: { type: 'boolean', short: 'h' } }
+    const { values, tokens } = parseArgs({ args: [...rest], options, strict: true, allowPositionals: false, tokens: true })
+    // parseArgs keeps the last of a repeated single-valued option: `--bytes 16 --bytes 32` would
+    // quietly mean 32, and a repeated key or secret file quietly the last one.
+    const seen = new Set<string>()
+    for (const token of tokens) {
+      if (token.kind !== 'option' || options[token.name]?.multiple === true || options[token.name]?.type === 'boolean') continue
+      if (seen.has(token.name)) throw new CliError(`--${token.name} given more than once`, EXIT.usage)
+      seen.add(token.name)
+    }
     if (values.help === true) {
       io.stdout(`${command.help}\n\n${EXIT_HELP}\n`)
       return EXIT.ok
