@@ -263,13 +263,14 @@ function main (): void {
   // BENCH_MICRO_ROWS=static-1,app-refuse: only those rows, for a quick look while working on the hook.
   const only = process.env.BENCH_MICRO_ROWS?.split(',')
   const harness: MicroMode = { name: 'harness', label: 'the harness alone', hook: harnessOnly, token: TOKEN, url: '/hello' }
-  const modes = MICRO_MODES.filter(mode => only === undefined || only.includes(mode.name))
-  const [baseline, ...gross] = timeInterleaved([harness, ...modes], rounds) as [number, ...number[]]
+  // BENCH_MICRO_TIMINGS=0: memory only, in a process whose peak RSS no timing run has raised yet.
+  const modes = process.env.BENCH_MICRO_TIMINGS === '0' ? [] : MICRO_MODES.filter(mode => only === undefined || only.includes(mode.name))
+  const [baseline, ...gross] = (modes.length === 0 ? [0] : timeInterleaved([harness, ...modes], rounds)) as [number, ...number[]]
   const rows = modes.map((mode, m) => {
     const ns = gross[m] as number
     return { name: mode.name, label: mode.label, nsPerCall: Math.max(0, Math.round(ns - baseline)), grossNs: Math.round(ns) }
   })
-  // 0: timings only (the runner measures memory in one of its micro-benchmark processes).
+  // 0: timings only (the runner measures memory in a process of its own).
   const count = Number(process.env.BENCH_MEMORY_REQUESTS ?? 1_000_000)
   const memoryRows = count <= 0 ? [] : ['sidecar-refuse', 'app-refuse']
   const memory = memoryRows.map(name => {
