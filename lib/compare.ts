@@ -1,3 +1,4 @@
+import { mayBeJoined } from './extract.js'
 import { fingerprint } from './fingerprint.js'
 
 /** What `request.daprToken` holds after a shared token matched: which key, never the key. */
@@ -16,7 +17,7 @@ export interface StaticTokenCredential {
 export interface KeySet {
   readonly size: number
   readonly credentials: readonly StaticTokenCredential[]
-  /** Per key: could two header lines joined by Node (`a, b`) spell it? Then a match needs a second look. */
+  /** Per key: could two header lines joined by Node (`a, b`, or `a,` from `a` and an empty line) spell it? Then a match needs a second look. */
   readonly joinable: readonly boolean[]
   /** @internal Each key's UTF-8 bytes as a latin1 string: the form Node gives a header value off the wire. */
   readonly wire: readonly string[]
@@ -91,7 +92,7 @@ export function buildKeySet (tokens: readonly string[]): KeySet {
     // UTF-8 bytes: a non-ASCII token matches exactly what a client that sends it as UTF-8 puts on the wire.
     const bytes = Buffer.from(token, 'utf8')
     wire.push(bytes.toString('latin1'))
-    joinable.push(token.includes(', '))
+    joinable.push(mayBeJoined(token))
     credentials.push(Object.freeze({ kind: 'static' as const, index, fingerprint: fingerprint(bytes) }))
   })
   return Object.freeze({ size: wire.length, wire, groups: groupKeys(wire), joinable, credentials })

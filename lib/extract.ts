@@ -31,6 +31,14 @@ function isOws (code: number): boolean {
 }
 
 /**
+ * Whether `value` could be several header lines as Node joins them (`a, b`; `a` and an empty line
+ * make `a, `, which arrives trimmed to `a,`). A value that could not needs no look at rawHeaders.
+ */
+export function mayBeJoined (value: string): boolean {
+  return value.includes(', ') || value.endsWith(',')
+}
+
+/**
  * Whether the header came on more than one line. Asked on the refusal path to log the right reason
  * (a joined `a, b` value can never equal a key without `, ` in it), and on success only for a key
  * that contains `, ` or a header name Node keeps once and drops the second line of.
@@ -97,8 +105,8 @@ const canRewriteRawHeaders = typeof (probe as unknown as NodeMessageInternals)[H
 
 /**
  * Whether Node parsed fewer header lines than arrived: past the server's `maxHeadersCount` (Node 20
- * keeps reading; later versions answer 431), the lines beyond are in `rawHeaders` only, so a second
- * token line there neither joins the parsed value nor shows in it.
+ * keeps reading; later versions answer 431), some lines beyond are in `rawHeaders` only and others
+ * are dropped, so a second token line there neither joins the parsed value nor surely shows.
  */
 export function linesUnparsed (request: FastifyRequest): boolean {
   const message = request.raw

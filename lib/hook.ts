@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { DaprTokenResolverError, refusalErrors, type RefusalReason } from './errors.js'
-import { canonicalHeaderName, extractToken, linesUnparsed, SEVERAL, sentMoreThanOnce, stripTokenHeader } from './extract.js'
+import { canonicalHeaderName, extractToken, linesUnparsed, mayBeJoined, SEVERAL, sentMoreThanOnce, stripTokenHeader } from './extract.js'
 import { grpcCallOf, sendGrpcFailure } from './grpc.js'
 import { isThenable } from './thenable.js'
 import type { ResolvedOptions } from './options.js'
@@ -31,7 +31,9 @@ export function buildHook (options: ResolvedOptions, verifier: TokenVerifier, as
   const canonical = canonicalHeaderName(header)
 
   function accept (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, credential: DaprTokenCredential): void {
-    if ((countLines || linesUnparsed(request)) && sentMoreThanOnce(request, header)) return reject(request, reply, done, 'duplicate')
+    // Past the server's maxHeadersCount Node 20 keeps some lines in rawHeaders only and drops others
+    // unseen (later Node answers 431): a second token line cannot be ruled out, so refuse.
+    if (linesUnparsed(request) || (countLines && sentMoreThanOnce(request, header))) return reject(request, reply, done, 'duplicate')
     // By now a header Node keeps once has been seen on one line, so its parsed value is every line of it.
     if (stripHeader) stripTokenHeader(request, header, canonical, true)
     request.daprToken = credential
@@ -47,8 +49,8 @@ export function buildHook (options: ResolvedOptions, verifier: TokenVerifier, as
   function reject (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, reason: RefusalReason): void {
     if (!asDecorator && isExempt(request)) return passExempt(request, done)
     // Two lines of any other header reach us joined by `, `: without one, no need to look at rawHeaders.
-    if (reason === 'invalid' && (countLines || String(request.headers[header]).includes(', ')) &&
-      sentMoreThanOnce(request, header)) reason = 'duplicate'
+    if (reason === 'invalid' && (linesUnparsed(request) || ((countLines || mayBeJoined(String(request.headers[header]))) &&
+      sentMoreThanOnce(request, header)))) reason = 'duplicate'
     if (logLevel !== 'silent') request.log[logLevel](REFUSAL_LOG_FIELDS[reason], 'Dapr API token refused')
     refuse(request, reply, done, reason)
   }

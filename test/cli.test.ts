@@ -64,6 +64,12 @@ test('an unknown command or option is a usage error with exit code 2', async t =
   const unknown = await cli(['mint'])
   t.equal(unknown.code, 2)
   t.match(unknown.stderr, /^fastify-dapr-token-auth: unknown command "mint"\n\nUsage: /)
+  for (const argv of [['c2VjcmV0LXRva2Vu'], ['help', 'Secret-Token-1234']]) {
+    const secret = await cli(argv)
+    t.equal(secret.code, 2, 'a secret typed as the command')
+    t.match(secret.stderr, /^fastify-dapr-token-auth: unknown command \(not shown: it may be a secret\)\n\nUsage: /)
+    t.notOk(secret.stderr.includes(argv.at(-1) as string), 'never echoed')
+  }
 })
 
 test('an unknown option is reported by name', async t => {
@@ -137,7 +143,8 @@ test('fingerprint explains unusable input without echoing it', async t => {
   const cases: Array<[string[], { stdin?: string, env?: Record<string, string>, tty?: boolean }, string]> = [
     [['--file', join(dir, 'missing')], {}, `cannot read the token from file ${join(dir, 'missing')}: ENOENT`],
     [['--file', join(dir, 'empty')], {}, `the token from file ${join(dir, 'empty')} is empty`],
-    [['--env', 'UNSET'], {}, 'the token from environment variable UNSET is empty'],
+    [['--env', 'UNSET'], {}, 'the token from environment variable UNSET is not set'],
+    [['--env', 'c2VjcmV0LXRva2Vu+/='], {}, 'the token: the environment variable name given is not a name (not shown: it may be a secret)'],
     [['--env', 'BLANK'], { env: { BLANK: '  ' } }, 'the token from environment variable BLANK is empty'],
     [[], { stdin: 'line-one\nline-two\n' }, 'the token from standard input holds more than one line; a header value cannot contain a line break'],
     [[], { tty: true }, 'pipe the token into standard input (for example `printenv APP_API_TOKEN | ...`), or use --file or --env'],
@@ -201,7 +208,7 @@ test('explainMismatch: base64 either way, no hint when nothing fits', async t =>
 
 test('verify fails with exit code 2 when no token is configured or the role is unknown', async t => {
   t.same(await cli(['verify'], { stdin: 'x' }), {
-    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: the configured token from environment variable APP_API_TOKEN is empty\n' + HELP_HINT('verify')
+    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: the configured token from environment variable APP_API_TOKEN is not set\n' + HELP_HINT('verify')
   })
   t.same(await cli(['verify', '--role', 'daprd'], { stdin: 'x' }), {
     code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: --role must be app or sidecar, not "daprd"\n' + HELP_HINT('verify')

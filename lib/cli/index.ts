@@ -59,7 +59,9 @@ export async function run (argv: readonly string[], io: CliIo): Promise<number> 
   }
   const command = COMMANDS.find(candidate => candidate.name === name)
   if (command === undefined) {
-    io.stderr(`${BIN}: unknown command ${JSON.stringify(name)}\n\n${usage()}`)
+    // Named back only when it looks like a command word: a secret typed first must not be echoed.
+    const shown = /^[a-z][a-z-]{0,19}$/.test(name) ? ` ${JSON.stringify(name)}` : ' (not shown: it may be a secret)'
+    io.stderr(`${BIN}: unknown command${shown}\n\n${usage()}`)
     return EXIT.usage
   }
   try {

@@ -16,6 +16,9 @@ export interface SecretSource {
 export const ARGV_WARNING = 'Secrets are never taken as arguments: arguments show in `ps` and /proc/<pid>/cmdline to every\n' +
   'user of the machine, and in shell history. Pipe them in, or name a file or an environment variable.'
 
+/** What a shell accepts as a variable's name. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
 /**
  * Reads one secret, trimmed the way the plugin trims configured tokens (a Secret written with
  * `echo` ends in a newline). `label` names it in errors; the value never appears in one. `multiline` is for PEM keys; a token or
@@ -35,8 +38,12 @@ export async function readSecret (io: CliIo, source: SecretSource, label: string
       throw new CliError(`cannot read the ${label} from ${where}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`)
     }
   } else if (source.env !== undefined) {
+    // A secret pasted where its variable's name belongs must not be printed back.
+    if (!ENV_NAME.test(source.env)) throw new CliError(`the ${label}: the environment variable name given is not a name (not shown: it may be a secret)`)
     where = `environment variable ${source.env}`
-    raw = io.env[source.env] ?? ''
+    const set = io.env[source.env]
+    if (set === undefined) throw new CliError(`the ${label} from ${where} is not set`)
+    raw = set
   } else {
     if (io.stdinIsTTY) {
       throw new CliError(`pipe the ${label} into standard input (for example \`printenv APP_API_TOKEN | ...\`), or use --file or --env`)

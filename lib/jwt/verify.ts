@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { DaprTokenKeySourceUnavailableError } from '../errors.js'
-import { sentMoreThanOnce } from '../extract.js'
+import { mayBeJoined, sentMoreThanOnce } from '../extract.js'
 import { isThenable } from '../thenable.js'
 import type { TokenVerifier, VerifyOutcome } from '../verifier.js'
 import { VerifiedCache, type CacheEntry } from './cache.js'
@@ -175,7 +175,7 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
       const shape = checkShape(token)
       if (typeof shape === 'string') {
         // Two header lines reach Node joined as `a, b`: say so rather than "malformed".
-        return shape === 'malformed' && token.includes(', ') && sentMoreThanOnce(request, header) ? 'duplicate' : shape
+        return shape === 'malformed' && mayBeJoined(token) && sentMoreThanOnce(request, header) ? 'duplicate' : shape
       }
       // The shape check found exactly two dots. Forward scans only: the signature part is the longest.
       const firstDot = token.indexOf('.')

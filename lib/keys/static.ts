@@ -19,7 +19,7 @@ export type KeyResolver = (request: FastifyRequest) => TokenList | PromiseLike<T
 function verifyAgainst (set: KeySet, token: string, request: FastifyRequest, header: string): VerifyOutcome {
   const index = matchToken(token, set)
   if (index === -1) return 'invalid'
-  // Only a key with `, ` in it can be spelled by two joined header lines.
+  // Only a key with `, ` in it, or ending in `,`, can be spelled by two joined header lines.
   if (set.joinable[index] === true && sentMoreThanOnce(request, header)) return 'duplicate'
   return set.credentials[index] as VerifyOutcome
 }
