@@ -104,14 +104,35 @@ interface FastifyRequestWithAddedHeaders { additionalHeaders?: Record<string, un
 const canRewriteRawHeaders = typeof (probe as unknown as NodeMessageInternals)[HEADERS_COUNT] === 'number'
 
 /**
- * Whether Node parsed fewer header lines than arrived: past the server's `maxHeadersCount` (Node 20
- * keeps reading; later versions answer 431), some lines beyond are in `rawHeaders` only and others
- * are dropped, so a second token line there neither joins the parsed value nor surely shows.
+ * Whether header lines may have gone unseen. Past the server's `maxHeadersCount`, Node 20 keeps
+ * some lines in `rawHeaders` only (parsed fewer than arrived) and drops whole batches of the rest
+ * once its store reached the limit; later versions answer 431 instead. So on Node 20 a message
+ * whose parsed count reached the limit may have lost lines nobody can see, a second token line
+ * among them: the limit counts as reached even when exactly that many lines were sent.
  */
 export function linesUnparsed (request: FastifyRequest): boolean {
   const message = request.raw
   const count = (message as unknown as NodeMessageInternals)[HEADERS_COUNT]
-  return typeof count === 'number' && count < message.rawHeaders.length
+  if (typeof count !== 'number') return false
+  return count < message.rawHeaders.length || (DROPS_HEADER_LINES && atParserLimit(message, count))
+}
+
+/** Node before 22 drops header lines past the server's maxHeadersCount; later versions answer 431. */
+export function dropsHeaderLines (nodeVersion: string): boolean {
+  return Number(nodeVersion.split('.')[0]) < 22
+}
+
+const DROPS_HEADER_LINES = dropsHeaderLines(process.versions.node)
+
+/** Node's limit, in `rawHeaders` entries (two a line), where the server sets none (lib/_http_common.js). */
+const NODE_HEADER_ENTRIES = 2000
+
+/** Whether the parser's store of header entries reached its limit (0: none) for this message. */
+export function atParserLimit (message: IncomingMessage, count: number): boolean {
+  // The socket's parser carries the limit it applied: the server's maxHeadersCount, doubled.
+  const limit = (message.socket as { parser?: { maxHeaderPairs?: unknown } } | null)?.parser?.maxHeaderPairs
+  const entries = typeof limit === 'number' ? limit : NODE_HEADER_ENTRIES
+  return entries > 0 && count >= entries
 }
 
 /**

@@ -93,6 +93,30 @@ test('a single-valued option given twice is a usage error naming the option, nev
   t.equal(flags.code, EXIT.ok, 'a flag given twice')
 })
 
+test('a secret given where a variable\'s name, a path or an option belongs is never printed back', async t => {
+  const secret = 'TKSkOGPVQ0dmeLstqiwVaZljYsTXFg_SopzfvbSNehg'
+  const base64 = 'k3Jq/8vP0aZ+Yt2wXo9LmA=='
+  const cases: Array<[string[], string]> = [
+    [['fingerprint', '--env', secret], 'fastify-dapr-token-auth fingerprint: the token from the environment variable named (its name not shown: it may be a secret) is not set\n'],
+    [['verify', '--expected-env', secret], 'fastify-dapr-token-auth verify: the configured token from the environment variable named (its name not shown: it may be a secret) is not set\n'],
+    [['fingerprint', '--file', secret], 'fastify-dapr-token-auth fingerprint: cannot read the token from the file named (its path not shown: it may be a secret): ENOENT\n'],
+    [['sign', '--secret-file', base64], 'fastify-dapr-token-auth sign: cannot read the HMAC secret from the file named (its path not shown: it may be a secret): ENOENT\n'],
+    [['verify', '--expected-file', base64], 'fastify-dapr-token-auth verify: cannot read the configured tokens from the file named (its path not shown: it may be a secret): ENOENT\n'],
+    [['fingerprint', `--${secret}`], 'fastify-dapr-token-auth fingerprint: unknown option (not shown: it may be a secret)\n'],
+    [['fingerprint', `--${base64}`], 'fastify-dapr-token-auth fingerprint: unknown option (not shown: it may be a secret)\n']
+  ]
+  for (const [argv, stderr] of cases) {
+    const result = await cli(argv, { stdin: 'x' })
+    t.same(result, { code: 2, stdout: '', stderr: stderr + HELP_HINT(argv[0] as string) }, argv.join(' '))
+  }
+  // A short option's group is named by its first letter only.
+  t.notOk((await cli(['fingerprint', `-${base64}`])).stderr.includes(base64.slice(1)), 'a short option group')
+  const conventional = await cli(['fingerprint', '--env', 'APP_API_TOKEN_2'])
+  t.match(conventional.stderr, /the token from environment variable APP_API_TOKEN_2 is not set\n/, 'a conventional name is shown')
+  const misspelt = await cli(['fingerprint', '--envv', 'X'])
+  t.match(misspelt.stderr, /^fastify-dapr-token-auth fingerprint: Unknown option '--envv'/, 'a misspelt option is shown')
+})
+
 test('every command has --help (and -h) with its options, the exit codes, and why secrets stay out of argv', async t => {
   for (const name of ['generate', 'fingerprint', 'verify', 'sign']) {
     const help = await cli([name, '--help'])
@@ -153,10 +177,10 @@ test('fingerprint explains unusable input without echoing it', async t => {
   for (const [args, options, message] of cases) {
     t.same(await cli(['fingerprint', ...args], options), { code: 2, stdout: '', stderr: `fastify-dapr-token-auth fingerprint: ${message}\n` + HELP_HINT('fingerprint') }, message)
   }
-  const noCode = await cli(['fingerprint', '--file', 'x'], { io: { readFile: async () => { throw new Error('boom') } } })
-  t.match(noCode.stderr, /cannot read the token from file x: unreadable\n/)
-  const secretNoCode = await cli(['sign', '--secret-file', 'x'], { io: { readFile: async () => { throw new Error('boom') } } })
-  t.match(secretNoCode.stderr, /cannot read the HMAC secret from file x: unreadable\n/)
+  const noCode = await cli(['fingerprint', '--file', './x'], { io: { readFile: async () => { throw new Error('boom') } } })
+  t.match(noCode.stderr, /cannot read the token from file \.\/x: unreadable\n/)
+  const secretNoCode = await cli(['sign', '--secret-file', './x'], { io: { readFile: async () => { throw new Error('boom') } } })
+  t.match(secretNoCode.stderr, /cannot read the HMAC secret from file \.\/x: unreadable\n/)
 })
 
 test('verify accepts a token that matches any configured token and names it by index and fingerprint', async t => {
@@ -495,8 +519,8 @@ test('verify --expected-file reads the file as fromFile does and checks against 
   t.same(await cli(['verify', '--expected-file', join(dir, 'blank')], { stdin: 'x' }), {
     code: 2, stdout: '', stderr: `fastify-dapr-token-auth verify: the configured tokens from file ${join(dir, 'blank')} is empty\n` + HELP_HINT('verify')
   })
-  const unreadable = await cli(['verify', '--expected-file', 'x'], { stdin: 'x', io: { readFile: async () => { throw new Error('boom') } } })
-  t.match(unreadable.stderr, /cannot read the configured tokens from file x: unreadable\n/)
+  const unreadable = await cli(['verify', '--expected-file', './x'], { stdin: 'x', io: { readFile: async () => { throw new Error('boom') } } })
+  t.match(unreadable.stderr, /cannot read the configured tokens from file \.\/x: unreadable\n/)
 })
 
 test('fingerprint --file with several tokens prints one fingerprint per token, as fromFile\'s state shows them', async t => {

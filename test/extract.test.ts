@@ -1,6 +1,7 @@
 import { test } from 'tap'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { canonicalHeaderName, extractToken, isHeaderName, nodeSymbol, SEVERAL, sentMoreThanOnce, stripTokenHeader } from '../lib/extract.js'
+import type { IncomingMessage } from 'node:http'
+import { atParserLimit, canonicalHeaderName, dropsHeaderLines, extractToken, isHeaderName, nodeSymbol, SEVERAL, sentMoreThanOnce, stripTokenHeader } from '../lib/extract.js'
 import { buildHook } from '../lib/hook.js'
 import { resolveOptions } from '../lib/options.js'
 
@@ -85,4 +86,20 @@ test('canonicalHeaderName spells a header as Go (and so daprd) sends it', async 
   t.equal(canonicalHeaderName('x-internal-token'), 'X-Internal-Token')
   t.equal(canonicalHeaderName('authorization'), 'Authorization')
   t.equal(canonicalHeaderName('x-1a'), 'X-1a')
+})
+
+test('dropsHeaderLines: Node before 22 drops lines past maxHeadersCount, later versions answer 431', async t => {
+  t.equal(dropsHeaderLines('20.20.2'), true)
+  t.equal(dropsHeaderLines('21.7.3'), true)
+  t.equal(dropsHeaderLines('22.0.0'), false)
+  t.equal(dropsHeaderLines('24.11.1'), false)
+})
+
+test('atParserLimit: the socket parser\'s limit in entries, Node\'s 2000 without one, none for 0', async t => {
+  const message = (socket: unknown): IncomingMessage => ({ socket }) as unknown as IncomingMessage
+  t.equal(atParserLimit(message({ parser: { maxHeaderPairs: 62 } }), 62), true, 'reached')
+  t.equal(atParserLimit(message({ parser: { maxHeaderPairs: 62 } }), 60), false, 'below')
+  t.equal(atParserLimit(message({ parser: { maxHeaderPairs: 0 } }), 5000), false, 'no limit')
+  t.equal(atParserLimit(message(null), 2000), true, 'no socket: Node\'s default limit')
+  t.equal(atParserLimit(message({ parser: null }), 1998), false, 'no parser, below the default')
 })

@@ -1,6 +1,7 @@
 import { test, type Test } from 'tap'
 import Fastify from 'fastify'
 import daprTokenAuth, { fingerprint, type DaprTokenAuthOptions } from '../lib/index.js'
+import { dropsHeaderLines } from '../lib/extract.js'
 import { sendRaw } from './helpers/http.js'
 import { DAPRD_REFUSAL, DUPLICATE, INVALID, MISSING, assertResponse, expectBoth, json, start, viaInject, viaSocket } from './helpers/exchange.js'
 
@@ -227,8 +228,11 @@ test('on an exempt route two lines of the token header both leave rawHeaders and
     seen([['X-A', '1']]), 'Node joined them into one value no raw line carries')
 })
 
-// Node 20 keeps reading header lines past the server's maxHeadersCount into rawHeaders only.
-test('past the server\'s maxHeadersCount every token line goes, and headersDistinct still lists what Node parsed', async t => {
+// Node 20 keeps some header lines past the server's maxHeadersCount in rawHeaders only and drops
+// others; Node 22 and later answer 431 before any hook runs.
+const OVER_LIMIT = { skip: dropsHeaderLines(process.versions.node) ? false : 'Node 22 and later answer 431 past maxHeadersCount' }
+
+test('past the server\'s maxHeadersCount every token line goes, and headersDistinct still lists what Node parsed', OVER_LIMIT, async t => {
   const port = await rawEcho(t, app => { app.server.maxHeadersCount = 3 })
   // Node parsed the first three lines only: Host, A and the token.
   assertResponse(t, await sendRaw(port, rawLines('/healthz', ['A: 1', 'Dapr-Api-Token: tok', 'B: 2', 'Dapr-Api-Token: other'])),
@@ -239,7 +243,7 @@ test('past the server\'s maxHeadersCount every token line goes, and headersDisti
     'exempt route: the only token line, one Node did not parse')
 })
 
-test('past the server\'s maxHeadersCount a token is refused as a possible duplicate, as Node 20 may drop a second line unseen', async t => {
+test('past the server\'s maxHeadersCount a token is refused as a possible duplicate, as Node 20 may drop a second line unseen', OVER_LIMIT, async t => {
   const port = await rawEcho(t, app => { app.server.maxHeadersCount = 3 })
   // Parsed: Host, the token and X-A; the lines after it are in rawHeaders only.
   assertResponse(t, await sendRaw(port, rawLines('/echo', ['Dapr-Api-Token: tok', 'X-A: 1', 'Dapr-Api-Token: tok'])), DUPLICATE, 'the same token again')
@@ -249,7 +253,18 @@ test('past the server\'s maxHeadersCount a token is refused as a possible duplic
   // Node drops whole batches of lines past the limit: 40 filler lines, then a second token line.
   const filler = Array.from({ length: 40 }, (_, i) => `X-F${i}: v`)
   assertResponse(t, await sendRaw(port, rawLines('/echo', ['Dapr-Api-Token: tok', ...filler, 'Dapr-Api-Token: other'])), DUPLICATE, 'a second line Node dropped')
-  assertResponse(t, await sendRaw(port, rawLines('/echo', ['Dapr-Api-Token: tok'])), json({ raw: ['Host', 'x', 'Connection', 'close'], names: ['host', 'connection'], distinct: { host: ['x'], connection: ['close'] } }), 'within the limit: accepted')
+  assertResponse(t, await sendRaw(port, rawLines('/echo', ['Dapr-Api-Token: tok'])), DUPLICATE, 'exactly the limit: lines past it cannot be ruled out')
+})
+
+test('at a maxHeadersCount that Node 20\'s line batches fill exactly, a second token line it dropped is still refused', OVER_LIMIT, async t => {
+  // Node 20 hands header lines over in batches of 31 and keeps whole batches until its store is full.
+  const port = await rawEcho(t, app => { app.server.maxHeadersCount = 31 })
+  const filler = (n: number): string[] => Array.from({ length: n }, (_, i) => `X-F${i}: v`)
+  assertResponse(t, await sendRaw(port, rawLines('/echo', ['Dapr-Api-Token: tok', ...filler(200), 'Dapr-Api-Token: other'])), DUPLICATE, 'a second line in a dropped batch')
+  assertResponse(t, await sendRaw(port, rawLines('/echo', ['Dapr-Api-Token: tok', ...filler(28)])), DUPLICATE, 'exactly 31 lines')
+  const within = await sendRaw(port, rawLines('/echo', ['Dapr-Api-Token: tok', ...filler(27)]))
+  t.equal(within.statusCode, 200, '30 lines: accepted')
+  t.notOk(within.body.includes('Dapr-Api-Token'), '30 lines: the token line stripped')
 })
 
 test('a key ending in "," is refused when spelled by a line and an empty line (Node joins them as "key, ")', async t => {

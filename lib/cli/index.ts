@@ -91,8 +91,14 @@ export async function run (argv: readonly string[], io: CliIo): Promise<number> 
 
 /** parseArgs's message, except that a positional argument's value is never shown: it may be a secret typed there by mistake. */
 function parseArgsMessage (error: Error): string {
-  if ((error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+  const code = (error as NodeJS.ErrnoException).code
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
     return 'unexpected positional argument (its value is not shown: secrets are read from stdin or --*-file)'
+  }
+  // parseArgs quotes the unknown option: shown when it reads as an option's name, as a misspelt one does.
+  const unknown = /'(-[^']*)'/.exec(error.message)?.[1]
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && (unknown === undefined || !/^--?[a-z][a-z-]{0,29}$/.test(unknown))) {
+    return 'unknown option (not shown: it may be a secret)'
   }
   return error.message
 }

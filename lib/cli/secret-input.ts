@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { parseTokenLines } from '../keys/file.js'
 import { CliError, type CliIo } from './io.js'
 
@@ -19,6 +21,20 @@ export const ARGV_WARNING = 'Secrets are never taken as arguments: arguments sho
 /** What a shell accepts as a variable's name. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
+/*
+ * Errors name the variable or file they read, except where the name may be a secret pasted in its
+ * place: a variable's name is shown when written as names are by convention (upper case, digits,
+ * `_`), which a random token almost never is; a path when it has a `/` or `.` and its directory
+ * exists, which a token's first part (base64 has `/`) almost never does.
+ */
+function envWhere (name: string): string {
+  return /^[A-Z_][A-Z0-9_]{0,63}$/.test(name) ? `environment variable ${name}` : 'the environment variable named (its name not shown: it may be a secret)'
+}
+
+function fileWhere (path: string): string {
+  return /[/.]/.test(path) && existsSync(dirname(path)) ? `file ${path}` : 'the file named (its path not shown: it may be a secret)'
+}
+
 /**
  * Reads one secret, trimmed the way the plugin trims configured tokens (a Secret written with
  * `echo` ends in a newline). `label` names it in errors; the value never appears in one. `multiline` is for PEM keys; a token or
@@ -31,7 +47,7 @@ export async function readSecret (io: CliIo, source: SecretSource, label: string
   let raw: string
   let where: string
   if (source.file !== undefined) {
-    where = `file ${source.file}`
+    where = fileWhere(source.file)
     try {
       raw = await io.readFile(source.file)
     } catch (error) {
@@ -40,7 +56,7 @@ export async function readSecret (io: CliIo, source: SecretSource, label: string
   } else if (source.env !== undefined) {
     // A secret pasted where its variable's name belongs must not be printed back.
     if (!ENV_NAME.test(source.env)) throw new CliError(`the ${label}: the environment variable name given is not a name (not shown: it may be a secret)`)
-    where = `environment variable ${source.env}`
+    where = envWhere(source.env)
     const set = io.env[source.env]
     if (set === undefined) throw new CliError(`the ${label} from ${where} is not set`)
     raw = set
@@ -75,9 +91,9 @@ export async function readTokenFile (io: CliIo, file: string, label: string): Pr
   try {
     raw = await io.readFile(file)
   } catch (error) {
-    throw new CliError(`cannot read the ${label} from file ${file}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+    throw new CliError(`cannot read the ${label} from ${fileWhere(file)}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`)
   }
   const tokens = parseTokenLines(raw)
-  if (tokens.length === 0) throw new CliError(`the ${label} from file ${file} is empty`)
+  if (tokens.length === 0) throw new CliError(`the ${label} from ${fileWhere(file)} is empty`)
   return tokens
 }
