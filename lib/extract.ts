@@ -39,9 +39,9 @@ export function mayBeJoined (value: string): boolean {
 }
 
 /**
- * Whether the header came on more than one line. Asked on the refusal path to log the right reason
- * (a joined `a, b` value can never equal a key without `, ` in it), and on success only for a key
- * that contains `, ` or a header name Node keeps once and drops the second line of.
+ * Whether the header came on more than one line. Asked on the refusal path to log the right reason,
+ * and on success only for a key that joined lines could spell (`mayBeJoined`), for Cookie (joined
+ * by `; `) or for a header name Node keeps once and drops the second line of.
  */
 export function sentMoreThanOnce (request: FastifyRequest, header: string): boolean {
   const raw = request.raw.rawHeaders

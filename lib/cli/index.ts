@@ -59,8 +59,7 @@ export async function run (argv: readonly string[], io: CliIo): Promise<number> 
   }
   const command = COMMANDS.find(candidate => candidate.name === name)
   if (command === undefined) {
-    // Named back only when it looks like a command word: a secret typed first must not be echoed.
-    const shown = /^[a-z][a-z-]{0,19}$/.test(name) ? ` ${JSON.stringify(name)}` : ' (not shown: it may be a secret)'
+    const shown = readsAsWord(name) ? ` ${JSON.stringify(name)}` : ' (not shown: it may be a secret)'
     io.stderr(`${BIN}: unknown command${shown}\n\n${usage()}`)
     return EXIT.usage
   }
@@ -89,6 +88,14 @@ export async function run (argv: readonly string[], io: CliIo): Promise<number> 
   }
 }
 
+/**
+ * Whether a command or option name the CLI does not know may be printed back: a lower-case word, as
+ * a misspelt name is, and not a secret typed in its place (which mixes cases, digits or symbols).
+ */
+function readsAsWord (text: string): boolean {
+  return /^[a-z][a-z-]{0,29}$/.test(text)
+}
+
 /** parseArgs's message, except that a positional argument's value is never shown: it may be a secret typed there by mistake. */
 function parseArgsMessage (error: Error): string {
   const code = (error as NodeJS.ErrnoException).code
@@ -96,8 +103,8 @@ function parseArgsMessage (error: Error): string {
     return 'unexpected positional argument (its value is not shown: secrets are read from stdin or --*-file)'
   }
   // parseArgs quotes the unknown option: shown when it reads as an option's name, as a misspelt one does.
-  const unknown = /'(-[^']*)'/.exec(error.message)?.[1]
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && (unknown === undefined || !/^--?[a-z][a-z-]{0,29}$/.test(unknown))) {
+  const unknown = /'--?([^']*)'/.exec(error.message)?.[1]
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && (unknown === undefined || !readsAsWord(unknown))) {
     return 'unknown option (not shown: it may be a secret)'
   }
   return error.message
