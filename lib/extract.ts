@@ -127,11 +127,16 @@ const DROPS_HEADER_LINES = dropsHeaderLines(process.versions.node)
 /** Node's limit, in `rawHeaders` entries (two a line), where the server sets none (lib/_http_common.js). */
 const NODE_HEADER_ENTRIES = 2000
 
+interface ParsingSocket { parser?: { maxHeaderPairs?: unknown } | null, server?: { maxHeadersCount?: unknown } | null }
+
 /** Whether the parser's store of header entries reached its limit (0: none) for this message. */
 export function atParserLimit (message: IncomingMessage, count: number): boolean {
-  // The socket's parser carries the limit it applied: the server's maxHeadersCount, doubled.
-  const limit = (message.socket as { parser?: { maxHeaderPairs?: unknown } } | null)?.parser?.maxHeaderPairs
-  const entries = typeof limit === 'number' ? limit : NODE_HEADER_ENTRIES
+  const socket = message.socket as ParsingSocket | null
+  // The socket's parser carries the limit it applied: the server's maxHeadersCount, doubled. Once
+  // the client has closed the connection the parser is gone (after an await), and the server says it.
+  const pairs = socket?.parser?.maxHeaderPairs
+  const lines = socket?.server?.maxHeadersCount
+  const entries = typeof pairs === 'number' ? pairs : typeof lines === 'number' ? 2 * lines : NODE_HEADER_ENTRIES
   return entries > 0 && count >= entries
 }
 

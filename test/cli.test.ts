@@ -96,6 +96,7 @@ test('a single-valued option given twice is a usage error naming the option, nev
 test('a secret given where a variable\'s name, a path or an option belongs is never printed back', async t => {
   const secret = 'TKSkOGPVQ0dmeLstqiwVaZljYsTXFg_SopzfvbSNehg'
   const base64 = 'k3Jq/8vP0aZ+Yt2wXo9LmA=='
+  const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2VjcmV0LXNpZ25hdHVyZQ'
   const cases: Array<[string[], string]> = [
     [['fingerprint', '--env', secret], 'fastify-dapr-token-auth fingerprint: the token from the environment variable named (its name not shown: it may be a secret) is not set\n'],
     [['verify', '--expected-env', secret], 'fastify-dapr-token-auth verify: the configured token from the environment variable named (its name not shown: it may be a secret) is not set\n'],
@@ -103,7 +104,11 @@ test('a secret given where a variable\'s name, a path or an option belongs is ne
     [['sign', '--secret-file', base64], 'fastify-dapr-token-auth sign: cannot read the HMAC secret from the file named (its path not shown: it may be a secret): ENOENT\n'],
     [['verify', '--expected-file', base64], 'fastify-dapr-token-auth verify: cannot read the configured tokens from the file named (its path not shown: it may be a secret): ENOENT\n'],
     [['fingerprint', `--${secret}`], 'fastify-dapr-token-auth fingerprint: unknown option (not shown: it may be a secret)\n'],
-    [['fingerprint', `--${base64}`], 'fastify-dapr-token-auth fingerprint: unknown option (not shown: it may be a secret)\n']
+    [['fingerprint', `--${base64}`], 'fastify-dapr-token-auth fingerprint: unknown option (not shown: it may be a secret)\n'],
+    [['verify', "--a'Zx9+/SECRETvalue=="], 'fastify-dapr-token-auth verify: unknown option (not shown: it may be a secret)\n'],
+    [['verify', '--file', jwt], 'fastify-dapr-token-auth verify: cannot read the token to verify from the file named (its path not shown: it may be a secret): ENOENT\n'],
+    [['fingerprint', '--file', `/${base64}`], 'fastify-dapr-token-auth fingerprint: cannot read the token from the file named (its path not shown: it may be a secret): ENOENT\n'],
+    [['verify', '--jwks-url', 'hunter2secretvalue', '--alg', 'RS256'], 'fastify-dapr-token-auth verify: Invalid fastify-dapr-token-auth options: fromJwks: a value given as a URL is not a URL (not shown: it may be a secret)\n']
   ]
   for (const [argv, stderr] of cases) {
     const result = await cli(argv, { stdin: 'x' })
@@ -113,8 +118,10 @@ test('a secret given where a variable\'s name, a path or an option belongs is ne
   t.notOk((await cli(['fingerprint', `-${base64}`])).stderr.includes(base64.slice(1)), 'a short option group')
   const conventional = await cli(['fingerprint', '--env', 'APP_API_TOKEN_2'])
   t.match(conventional.stderr, /the token from environment variable APP_API_TOKEN_2 is not set\n/, 'a conventional name is shown')
-  const misspelt = await cli(['fingerprint', '--envv', 'X'])
-  t.match(misspelt.stderr, /^fastify-dapr-token-auth fingerprint: Unknown option '--envv'/, 'a misspelt option is shown')
+  const misspelt = await cli(['fingerprint', '--envv=hunter2'])
+  t.same(misspelt.stderr, 'fastify-dapr-token-auth fingerprint: Unknown option \'--envv\'\n' + HELP_HINT('fingerprint'), 'a misspelt option is shown, its value not')
+  const helpToo = await cli(['fingerprint', '--help', '--envv'])
+  t.match(helpToo.stderr, /Unknown option '--envv'/, '--help beside it is no unknown option')
 })
 
 test('every command has --help (and -h) with its options, the exit codes, and why secrets stay out of argv', async t => {

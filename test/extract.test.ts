@@ -102,4 +102,8 @@ test('atParserLimit: the socket parser\'s limit in entries, Node\'s 2000 without
   t.equal(atParserLimit(message({ parser: { maxHeaderPairs: 0 } }), 5000), false, 'no limit')
   t.equal(atParserLimit(message(null), 2000), true, 'no socket: Node\'s default limit')
   t.equal(atParserLimit(message({ parser: null }), 1998), false, 'no parser, below the default')
+  // Once the client closed the connection (during an await before the check) the parser is gone.
+  t.equal(atParserLimit(message({ parser: null, server: { maxHeadersCount: 31 } }), 62), true, 'no parser: the server\'s limit')
+  t.equal(atParserLimit(message({ parser: null, server: { maxHeadersCount: 31 } }), 60), false, 'no parser: below the server\'s limit')
+  t.equal(atParserLimit(message({ parser: null, server: { maxHeadersCount: null } }), 2000), true, 'no parser, the server sets none: Node\'s default')
 })

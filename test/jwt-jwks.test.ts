@@ -295,8 +295,13 @@ test('fromJwks options are checked at creation', async t => {
     [{ url: 'http://idp.internal/jwks', allowHTTP: true }, /unknown option `allowHTTP` \(did you mean `allowHttp`\?\)/],
     [{ issuers: [{ issuer: 'https://a.test', jwks_uri: 'https://b.test/keys' }] }, /unknown option `issuers\[0\]\.jwks_uri` \(did you mean `issuers\[0\]\.jwksUri`\?\)/]
   ]
+  bad.push([{ url: 'https://user:hunter2@a.test/jwks' }, /^Invalid fastify-dapr-token-auth options: fromJwks: a JWKS or issuer URL must not carry credentials \(not shown\): send them with `headers`$/])
+  bad.push([{ issuers: ['https://:hunter2@a.test'] }, /must not carry credentials/])
   for (const [options, message] of bad) {
     t.throws(() => fromJwks(options as FromJwksOptions), DaprTokenOptionsError)
+    try { fromJwks(options as FromJwksOptions) } catch (error) {
+      t.notOk(/hunter2|not a url/.test((error as Error).message), `${JSON.stringify(options)}: the value given is not echoed`)
+    }
     t.throws(() => fromJwks(options as FromJwksOptions), { message }, JSON.stringify(options))
   }
   t.doesNotThrow(() => fromJwks({ url: 'http://idp.internal/jwks', allowHttp: true }).close())

@@ -63,8 +63,8 @@ export async function run (argv: readonly string[], io: CliIo): Promise<number> 
     io.stderr(`${BIN}: unknown command${shown}\n\n${usage()}`)
     return EXIT.usage
   }
+  const options: OptionSpecs = { ...command.options, help: { type: 'boolean', short: 'h' } }
   try {
-    const options: OptionSpecs = { ...command.options, help: { type: 'boolean', short: 'h' } }
     const { values, tokens } = parseArgs({ args: [...rest], options, strict: true, allowPositionals: false, tokens: true })
     // parseArgs keeps the last of a repeated single-valued option: `--bytes 16 --bytes 32` would
     // quietly mean 32, and a repeated key or secret file quietly the last one.
@@ -80,7 +80,7 @@ export async function run (argv: readonly string[], io: CliIo): Promise<number> 
     }
     return await command.run(values, io)
   } catch (error) {
-    const message = error instanceof CliError ? error.message : isParseArgsError(error) ? parseArgsMessage(error) : undefined
+    const message = error instanceof CliError ? error.message : isParseArgsError(error) ? parseArgsMessage(error, rest, options) : undefined
     // Anything else is a bug of ours: say so, without a stack that might echo input.
     io.stderr(`${BIN} ${name}: ${message ?? `unexpected failure (${(error as Error).name})`}\n` +
       `Run \`${BIN} ${name} --help\` for usage.\n`)
@@ -97,15 +97,19 @@ function readsAsWord (text: string): boolean {
 }
 
 /** parseArgs's message, except that a positional argument's value is never shown: it may be a secret typed there by mistake. */
-function parseArgsMessage (error: Error): string {
+function parseArgsMessage (error: Error, args: readonly string[], options: OptionSpecs): string {
   const code = (error as NodeJS.ErrnoException).code
   if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
     return 'unexpected positional argument (its value is not shown: secrets are read from stdin or --*-file)'
   }
-  // parseArgs quotes the unknown option: shown when it reads as an option's name, as a misspelt one does.
-  const unknown = /'--?([^']*)'/.exec(error.message)?.[1]
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && (unknown === undefined || !readsAsWord(unknown))) {
-    return 'unknown option (not shown: it may be a secret)'
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    // parseArgs quotes a long option whole, `=value` included: name it ourselves, and only when it
+    // reads as a word (a misspelt name). A short option it names by its one letter.
+    const unknown = args.find(arg => arg.startsWith('--') && arg !== '--' && !Object.hasOwn(options, arg.slice(2).split('=')[0] as string))
+    if (unknown !== undefined) {
+      const name = unknown.slice(2).split('=')[0] as string
+      return readsAsWord(name) ? `Unknown option '--${name}'` : 'unknown option (not shown: it may be a secret)'
+    }
   }
   return error.message
 }

@@ -24,15 +24,16 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 /*
  * Errors name the variable or file they read, except where the name may be a secret pasted in its
  * place: a variable's name is shown when written as names are by convention (upper case, digits,
- * `_`), which a random token almost never is; a path when it has a `/` or `.` and its directory
- * exists, which a token's first part (base64 has `/`) almost never does.
+ * `_`), which a random token almost never is; a path when it has a `/` and names a directory
+ * other than the root that exists, which a token (a JWT has no `/`, base64 may) almost never does.
  */
 function envWhere (name: string): string {
   return /^[A-Z_][A-Z0-9_]{0,63}$/.test(name) ? `environment variable ${name}` : 'the environment variable named (its name not shown: it may be a secret)'
 }
 
 function fileWhere (path: string): string {
-  return /[/.]/.test(path) && existsSync(dirname(path)) ? `file ${path}` : 'the file named (its path not shown: it may be a secret)'
+  const directory = dirname(path)
+  return path.includes('/') && directory !== '/' && existsSync(directory) ? `file ${path}` : 'the file named (its path not shown: it may be a secret)'
 }
 
 /**

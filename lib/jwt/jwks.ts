@@ -90,8 +90,11 @@ function checkUrl (value: unknown, allowHttp: boolean): string {
   try {
     url = new URL(String(value))
   } catch {
-    fail(`${JSON.stringify(String(value))} is not a URL`)
+    // Not echoed: what was given where the URL belongs may be a secret.
+    fail('a value given as a URL is not a URL (not shown: it may be a secret)')
   }
+  // fetch refuses such a URL, and an error naming it would show the password.
+  if (url.username !== '' || url.password !== '') fail('a JWKS or issuer URL must not carry credentials (not shown): send them with `headers`')
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (allowHttp || LOOPBACK.has(url.hostname)))) {
     fail(`${url.href} must be an https URL (http only on the loopback interface, or with allowHttp)`)
   }
