@@ -2,6 +2,7 @@ import { test, type Test } from 'tap'
 import Fastify from 'fastify'
 import daprTokenAuth, { fingerprint, type DaprTokenAuthOptions } from '../lib/index.js'
 import { dropsHeaderLines } from '../lib/extract.js'
+import { connect } from 'node:net'
 import { sendRaw } from './helpers/http.js'
 import { DAPRD_REFUSAL, DUPLICATE, INVALID, MISSING, assertResponse, expectBoth, json, start, viaInject, viaSocket } from './helpers/exchange.js'
 
@@ -265,6 +266,30 @@ test('at a maxHeadersCount that Node 20\'s line batches fill exactly, a second t
   const within = await sendRaw(port, rawLines('/echo', ['Dapr-Api-Token: tok', ...filler(27)]))
   t.equal(within.statusCode, 200, '30 lines: accepted')
   t.notOk(within.body.includes('Dapr-Api-Token'), '30 lines: the token line stripped')
+})
+
+test('a token at the header limit is still refused when the client closed the connection before the check (the parser is gone)', OVER_LIMIT, async t => {
+  const app = Fastify()
+  app.server.maxHeadersCount = 31
+  let settle: (outcome: string) => void = () => {}
+  const outcome = new Promise<string>(resolve => { settle = resolve })
+  // An earlier hook that waits until the connection is closed, as a slow async hook or key resolver might.
+  app.addHook('onRequest', async request => {
+    const socket = request.raw.socket
+    if (!socket.destroyed) await new Promise(resolve => socket.once('close', resolve))
+  })
+  await app.register(daprTokenAuth, { token: 'tok' })
+  app.setErrorHandler(async error => { settle((error as { code?: string }).code ?? 'error') })
+  app.get('/echo', async () => { settle('handled'); return 'ok' })
+  const port = await start(t, app)
+  const filler = Array.from({ length: 40 }, (_, i) => `X-F${i}: v\r\n`).join('')
+  const socket = connect(port, '127.0.0.1', () => {
+    // 31 lines reach the parser's limit; the second token line is in a batch Node drops.
+    socket.end(`GET /echo HTTP/1.1\r\nHost: x\r\nDapr-Api-Token: tok\r\n${filler}Dapr-Api-Token: other\r\n\r\n`)
+  })
+  socket.on('error', () => {})
+  socket.resume()
+  t.equal(await outcome, 'FST_DAPR_TOKEN_DUPLICATE')
 })
 
 test('a key ending in "," is refused when spelled by a line and an empty line (Node joins them as "key, ")', async t => {
