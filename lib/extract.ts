@@ -135,9 +135,13 @@ export function atParserLimit (message: IncomingMessage, count: number): boolean
   // The socket's parser carries the limit it applied: the server's maxHeadersCount, doubled. Once
   // the client has closed the connection the parser is gone (after an await), and the server says it.
   const pairs = socket?.parser?.maxHeaderPairs
-  const lines = socket?.server?.maxHeadersCount
-  const entries = typeof pairs === 'number' ? pairs : typeof lines === 'number' ? 2 * lines : NODE_HEADER_ENTRIES
+  const entries = typeof pairs === 'number' ? pairs : serverHeaderEntries(socket)
   return entries > 0 && count >= entries
+}
+
+function serverHeaderEntries (socket: ParsingSocket | null): number {
+  const lines = socket?.server?.maxHeadersCount
+  return typeof lines === 'number' ? 2 * lines : NODE_HEADER_ENTRIES
 }
 
 /**
