@@ -30,10 +30,19 @@ export function buildHook (options: ResolvedOptions, verifier: TokenVerifier, as
   const countLines = keptOnceByNode || header === 'cookie'
   const canonical = canonicalHeaderName(header)
 
+  /**
+   * Whether the token header may have come on more than one line. `joined`: the presented value
+   * could be lines Node joined (`mayBeJoined`). Past the server's maxHeadersCount Node 20 keeps
+   * some lines in rawHeaders only and drops others unseen (later Node answers 431): a second token
+   * line cannot be ruled out there.
+   */
+  function sentTwice (request: FastifyRequest, joined: boolean): boolean {
+    return linesUnparsed(request) || ((countLines || joined) && sentMoreThanOnce(request, header))
+  }
+
   function accept (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, credential: DaprTokenCredential): void {
-    // Past the server's maxHeadersCount Node 20 keeps some lines in rawHeaders only and drops others
-    // unseen (later Node answers 431): a second token line cannot be ruled out, so refuse.
-    if (linesUnparsed(request) || (countLines && sentMoreThanOnce(request, header))) return reject(request, reply, done, 'duplicate')
+    // A key that joined lines could spell was checked by the verifier, which knows the key.
+    if (sentTwice(request, false)) return reject(request, reply, done, 'duplicate')
     // By now a header Node keeps once has been seen on one line, so its parsed value is every line of it.
     if (stripHeader) stripTokenHeader(request, header, canonical, true)
     request.daprToken = credential
@@ -48,9 +57,7 @@ export function buildHook (options: ResolvedOptions, verifier: TokenVerifier, as
 
   function reject (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, reason: RefusalReason): void {
     if (!asDecorator && isExempt(request)) return passExempt(request, done)
-    // Two lines of any other header reach us joined by `, `: without one, no need to look at rawHeaders.
-    if (reason === 'invalid' && (linesUnparsed(request) || ((countLines || mayBeJoined(String(request.headers[header]))) &&
-      sentMoreThanOnce(request, header)))) reason = 'duplicate'
+    if (reason === 'invalid' && sentTwice(request, mayBeJoined(String(request.headers[header])))) reason = 'duplicate'
     if (logLevel !== 'silent') request.log[logLevel](REFUSAL_LOG_FIELDS[reason], 'Dapr API token refused')
     refuse(request, reply, done, reason)
   }
