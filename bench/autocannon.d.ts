@@ -18,6 +18,9 @@ declare module 'autocannon' {
     '2xx': number
     '4xx': number
   }
-  function autocannon (options: Options): Promise<Result>
+  function autocannon (options: autocannon.Options): Promise<autocannon.Result>
+  namespace autocannon {
+    export type { Options, Result }
+  }
   export = autocannon
 }

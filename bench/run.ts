@@ -15,8 +15,16 @@ const HTTP_BUDGET_S = Number(process.env.BENCH_HTTP_BUDGET ?? 200)
 /** BENCH_HTTP_ROWS=bare-eq,static-1: only those rows (and plain, the reference), reported on stdout, RESULTS.md untouched. */
 const ONLY_ROWS = process.env.BENCH_HTTP_ROWS?.split(',')
 const SCENARIOS = ONLY_ROWS === undefined ? HTTP_SCENARIOS : HTTP_SCENARIOS.filter(scenario => scenario.name === 'plain' || ONLY_ROWS.includes(scenario.name))
+/**
+ * BENCH_HTTP_PAIRED=1: every row runs side by side with plain Fastify (`measurePair`) rather than
+ * after it. Not the default run; see `measurePair` for what it shows.
+ */
+const PAIRED = process.env.BENCH_HTTP_PAIRED === '1'
+const PLAIN = HTTP_SCENARIOS.find(scenario => scenario.name === 'plain') as HttpScenario
+/** What a round measures: every row, plain Fastify first; or, paired, every other row beside it. */
+const MEASURED = PAIRED ? SCENARIOS.filter(scenario => scenario !== PLAIN) : SCENARIOS
 const WARMUP_S = 1
-const DURATION_S = Math.max(2, Math.min(5, Math.floor(HTTP_BUDGET_S / (SCENARIOS.length * ROUNDS)) - WARMUP_S))
+const DURATION_S = Math.max(2, Math.min(5, Math.floor(HTTP_BUDGET_S / (MEASURED.length * ROUNDS)) - WARMUP_S))
 const DEADLINE_MS = 290_000
 const here = __dirname
 // Compiled to node_modules/.cache/fastify-dapr-token-auth-bench/bench/run.js.
@@ -40,7 +48,11 @@ function pinned (args: string[]): [string, string[]] {
   return hasTaskset ? ['taskset', ['-c', SERVER_CORE, process.execPath, ...args]] : [process.execPath, args]
 }
 
-interface Sample { scenario: string, round: number, reqPerSec: number, p99Ms: number, cpuUsPerReq: number, requests: number, errors: number, wrongStatus: number }
+/** One server's figures over one measured window. */
+interface Measured { reqPerSec: number, p99Ms: number, cpuUsPerReq: number, requests: number, errors: number, wrongStatus: number }
+
+/** A row measured in one round, with the plain Fastify figures it is compared with: that round's, or (paired) its own window's. */
+interface Sample extends Measured { scenario: string, round: number, plain: Measured }
 
 function cpuOf (child: ChildProcess): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -74,32 +86,83 @@ async function stopServer (child: ChildProcess): Promise<void> {
   children.delete(child)
 }
 
-async function measure (scenario: HttpScenario, round: number): Promise<Sample> {
-  const { child, port, headers } = await startServer(scenario)
-  try {
-    const url = `http://127.0.0.1:${port}${scenario.path}`
-    const check = await fetch(url, { headers })
-    if (check.status !== scenario.status) throw new Error(`bench: ${scenario.name} answered ${check.status}, expected ${scenario.status}`)
-    await check.arrayBuffer()
-    await autocannon({ url, headers, connections: CONNECTIONS, duration: WARMUP_S })
-    const cpuBefore = await cpuOf(child)
-    const result = await autocannon({ url, headers, connections: CONNECTIONS, duration: DURATION_S })
-    const cpuAfter = await cpuOf(child)
-    const expected2xx = scenario.status < 300
-    const good = expected2xx ? result['2xx'] : result['4xx']
-    return {
-      scenario: scenario.name,
-      round,
-      reqPerSec: result.requests.average,
-      p99Ms: result.latency.p99,
-      cpuUsPerReq: (cpuAfter - cpuBefore) / result.requests.total,
-      requests: result.requests.total,
-      errors: result.errors + result.timeouts,
-      wrongStatus: result.requests.total - good
-    }
-  } finally {
-    await stopServer(child)
+type Server = Awaited<ReturnType<typeof startServer>>
+
+function urlOf (server: Server, scenario: HttpScenario): string {
+  return `http://127.0.0.1:${server.port}${scenario.path}`
+}
+
+async function checkStatus (server: Server, scenario: HttpScenario): Promise<void> {
+  const check = await fetch(urlOf(server, scenario), { headers: server.headers })
+  if (check.status !== scenario.status) throw new Error(`bench: ${scenario.name} answered ${check.status}, expected ${scenario.status}`)
+  await check.arrayBuffer()
+}
+
+function load (server: Server, scenario: HttpScenario, duration: number): Promise<autocannon.Result> {
+  return autocannon({ url: urlOf(server, scenario), headers: server.headers, connections: CONNECTIONS, duration })
+}
+
+function measured (scenario: HttpScenario, result: autocannon.Result, cpuUs: number): Measured {
+  const good = scenario.status < 300 ? result['2xx'] : result['4xx']
+  return {
+    reqPerSec: result.requests.average,
+    p99Ms: result.latency.p99,
+    cpuUsPerReq: cpuUs / result.requests.total,
+    requests: result.requests.total,
+    errors: result.errors + result.timeouts,
+    wrongStatus: result.requests.total - good
   }
+}
+
+/** One row in one round on its own: the server alone on the server core. */
+async function measureAlone (scenario: HttpScenario): Promise<Measured> {
+  const server = await startServer(scenario)
+  try {
+    await checkStatus(server, scenario)
+    await load(server, scenario, WARMUP_S)
+    const before = await cpuOf(server.child)
+    const result = await load(server, scenario, DURATION_S)
+    return measured(scenario, result, await cpuOf(server.child) - before)
+  } finally {
+    await stopServer(server.child)
+  }
+}
+
+/**
+ * One row in one round side by side with plain Fastify: both servers at once on the server core,
+ * each under its own load over the same window. The kernel shares the core between two busy
+ * processes equally, so their request counts stand in the inverse ratio of what a request costs
+ * each, and a slow spell of the host slows both alike: plain Fastify against itself moved by 1-3%
+ * this way, against 10-20% between rounds measured one after the other. What it also showed, and
+ * is not yet explained: every hook costs more here than its micro-benchmark figure accounts for (a
+ * bare \`===\` hook 0.95-0.97 of plain Fastify, this plugin with one static token 0.89), perhaps
+ * because two processes taking turns on one core evict each other's caches, which costs a server
+ * more the more code it runs; and once in a while one server got twice the other's share.
+ */
+async function measurePair (scenario: HttpScenario): Promise<{ row: Measured, plain: Measured }> {
+  const [reference, server] = await Promise.all([startServer(PLAIN), startServer(scenario)])
+  try {
+    await Promise.all([checkStatus(reference, PLAIN), checkStatus(server, scenario)])
+    await Promise.all([load(reference, PLAIN, WARMUP_S), load(server, scenario, WARMUP_S)])
+    const before = await Promise.all([cpuOf(reference.child), cpuOf(server.child)])
+    const [plainResult, result] = await Promise.all([load(reference, PLAIN, DURATION_S), load(server, scenario, DURATION_S)])
+    const after = await Promise.all([cpuOf(reference.child), cpuOf(server.child)])
+    return { row: measured(scenario, result, after[1] - before[1]), plain: measured(PLAIN, plainResult, after[0] - before[0]) }
+  } finally {
+    await Promise.all([stopServer(reference.child), stopServer(server.child)])
+  }
+}
+
+/** Every row once, in the order given, each with the plain Fastify figures it is compared with. */
+async function measureRound (order: readonly HttpScenario[], round: number): Promise<Sample[]> {
+  const rows: Array<{ scenario: HttpScenario, row: Measured, plain?: Measured }> = []
+  for (const scenario of order) {
+    const entry: { scenario: HttpScenario, row: Measured, plain?: Measured } = PAIRED ? { scenario, ...await measurePair(scenario) } : { scenario, row: await measureAlone(scenario) }
+    console.error(`bench: round ${round + 1}/${ROUNDS} ${scenario.name}: ${Math.round(entry.row.reqPerSec)} req/s${entry.plain === undefined ? '' : ` beside plain Fastify's ${Math.round(entry.plain.reqPerSec)}`}, ${entry.row.cpuUsPerReq.toFixed(1)} us CPU/req`)
+    rows.push(entry)
+  }
+  const plainAlone = rows.find(entry => entry.scenario === PLAIN)?.row
+  return rows.map(({ scenario, row, plain }) => ({ scenario: scenario.name, round, ...row, plain: (plain ?? plainAlone) as Measured }))
 }
 
 /**
@@ -159,6 +222,19 @@ function targets (micro: MicroResult, samples: Sample[], ratiosOf: (name: string
   const line = (met: boolean, text: string): void => { lines.push(`| ${text} | ${met ? 'met' : '**missed**'} |`) }
   const hook = ns('static-1')
   if (hook !== undefined) line(hook <= 300, `static-token hook (1 token) at most 300 ns per call: ${fmt(hook)} ns`)
+  // The issue prices the 300 ns against reference figures, "a header read plus a length-guarded
+  // timingSafeEqual is about 130-200 ns; a per-request sha256 is about 800-1,300 ns", and so does
+  // this line: on a host where those run slower, 300 ns is scaled by how much slower, taking the
+  // top of each range (the smallest scale the issue's figures allow).
+  const yardstick = ns('timing-safe')
+  const sha256 = ns('sha256')
+  if (hook !== undefined && yardstick !== undefined && yardstick > 200) {
+    // The smaller of the two slowdowns the issue's reference figures allow: the yardstick's over
+    // 200 ns and, where it was timed, the per-request sha256's over 1,300 ns.
+    const scale = Math.max(1, Math.min(yardstick / 200, sha256 === undefined ? Infinity : sha256 / 1300))
+    const hashScale = sha256 === undefined ? '' : ` and the per-request sha256 ("about 800-1,300 ns") ${fmt(sha256)} ns, ${(sha256 / 1300).toFixed(2)}x its top`
+    line(hook <= 300 * scale, `the same at this host's speed: the issue's yardstick, a header read plus a length-guarded \`timingSafeEqual\` ("about 130-200 ns"), takes ${fmt(yardstick)} ns here, ${(yardstick / 200).toFixed(2)}x its top,${hashScale}; 300 ns scaled by the smaller, ${scale.toFixed(2)}x, is ${fmt(300 * scale)} ns: ${fmt(hook)} ns`)
+  }
   for (const alg of ['hs256', 'rs256', 'es256']) {
     const cached = ns(`jwt-${alg}-cache`)
     if (cached !== undefined) line(cached <= 1000, `cached JWT ${alg.toUpperCase()} at most 1 us per call: ${fmt(cached)} ns`)
@@ -183,8 +259,8 @@ function targets (micro: MicroResult, samples: Sample[], ratiosOf: (name: string
     if (refused !== undefined && hook !== undefined) line(refused <= hook, `refusing (${refusal}) costs no more than accepting: ${fmt(refused)} ns vs ${fmt(hook)} ns`)
   }
   // The noise band: every ratio of a server that adds (next to) nothing, the bare hook and plain
-  // Fastify measured again. Three rounds of the bare hook alone once gave 1.05-1.10, a band no
-  // server could be sure to reach even were it the bare hook itself.
+  // Fastify measured again (beside itself, when paired). The bare hook's three ratios alone once made a band
+  // narrower than the noise, one no server could be sure to reach even were it the bare hook.
   const band = [...ratiosOf('bare-eq'), ...ratiosOf('plain-again')]
   if (band.length > 0) {
     for (const name of ['static-1', 'static-3', 'jwt-hs256-cache', 'jwt-rs256-cache', 'jwt-es256-cache']) {
@@ -206,15 +282,28 @@ function range (values: number[]): string {
   return `${Math.min(...values).toFixed(2)}-${Math.max(...values).toFixed(2)}`
 }
 
+const ALONE_HTTP_NOTE = `"vs plain" is req/s divided by plain Fastify's in the same round: median (lowest-highest).
+"added us" is server CPU microseconds per request above plain Fastify's in the same round
+(from the server process's own \`process.cpuUsage()\`), median. Throughput on this shared machine moves by about
+10% between rounds even for identical servers, so read ratios within their range; CPU per request is steadier.`
+
+const PAIRED_HTTP_NOTE = `Paired run (BENCH_HTTP_PAIRED=1): each row's server ran side by side with a plain Fastify server,
+both busy on the one server core over the same window. "req/s" and "p99 ms" are each server's
+figures while sharing the core; plain Fastify's row gathers every window it was measured in. "vs
+plain" is the row's requests divided by plain Fastify's over the same window: median
+(lowest-highest). "added us" is server CPU microseconds per request above plain Fastify's in the
+same window, median. See bench/run.ts \`measurePair\` for what this measures and what it leaves open.`
+
 function report (micro: MicroResult, samples: Sample[], started: Date, seconds: number, loadAtStart: number): string {
   const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-  const plainOf = (round: number): Sample => samples.find(s => s.scenario === 'plain' && s.round === round) as Sample
-  const ratiosOf = (name: string): number[] => samples.filter(s => s.scenario === name).map(s => s.reqPerSec / plainOf(s.round).reqPerSec)
+  const ratiosOf = (name: string): number[] => samples.filter(s => s.scenario === name).map(s => s.reqPerSec / s.plain.reqPerSec)
   const checked = targets(micro, samples, ratiosOf)
   const httpRows = SCENARIOS.map(scenario => {
-    const mine = samples.filter(s => s.scenario === scenario.name)
-    const ratios = ratiosOf(scenario.name)
-    const added = mine.map(s => s.cpuUsPerReq - plainOf(s.round).cpuUsPerReq)
+    // Plain Fastify's own row: every window it was measured in, beside each of the others.
+    const plain = scenario === PLAIN
+    const mine: Measured[] = plain && PAIRED ? samples.map(s => s.plain) : samples.filter(s => s.scenario === scenario.name)
+    const ratios = plain ? [1] : ratiosOf(scenario.name)
+    const added = plain ? [0] : samples.filter(s => s.scenario === scenario.name).map(s => s.cpuUsPerReq - s.plain.cpuUsPerReq)
     const bad = mine.reduce((sum, s) => sum + s.errors + s.wrongStatus, 0)
     return `| ${scenario.label} | ${fmt(median(mine.map(s => s.reqPerSec)))} | ${fmt(median(mine.map(s => s.p99Ms)))} | ${fmt(median(mine.map(s => s.cpuUsPerReq)), 1)} | ` +
       `${fmt(median(ratios), 2)} (${fmt(Math.min(...ratios), 2)}-${fmt(Math.max(...ratios), 2)}) | ${fmt(median(added), 1)} | ${bad} |`
@@ -231,8 +320,9 @@ machine on one day: compare rows within this file, not with other machines.
 - Versions: Node ${process.versions.node}, fastify ${version('fastify')}, fastify-dapr-token-auth ${version('../')}, ` +
     `@fastify/bearer-auth ${version('@fastify/bearer-auth')}, @fastify/jwt ${version('@fastify/jwt')}, fast-jwt ${version('fast-jwt')}, jose ${version('jose')}, autocannon ${version('autocannon')}
 - HTTP: ${ROUNDS} rounds, rows interleaved (each round rotates the order), ${DURATION_S} s per row after ${WARMUP_S} s of warm-up,
-  ${CONNECTIONS} connections, no pipelining, 127.0.0.1; ${hasTaskset ? `server pinned to core ${SERVER_CORE}, autocannon to core ${LOAD_CORE} (taskset)` : 'no taskset: not pinned'};
-  a fresh server process per row and round, stopped by its pid.
+  ${PAIRED ? `each row side by side with plain Fastify (both servers at once, ${CONNECTIONS} connections each)` : `${CONNECTIONS} connections`}, no pipelining, 127.0.0.1;
+  ${hasTaskset ? `server${PAIRED ? 's' : ''} pinned to core ${SERVER_CORE}, autocannon to core ${LOAD_CORE} (taskset)` : 'no taskset: not pinned'};
+  a fresh ${PAIRED ? 'pair of server processes' : 'server process'} per row and round, stopped by ${PAIRED ? 'their pids' : 'its pid'}.
 
 ## Targets
 
@@ -268,10 +358,7 @@ ${micro.memory.map(row => `| ${String(row.label)} | ${String(row.rssBeforeMB)} M
 
 ## HTTP (medians over ${ROUNDS} rounds)
 
-"vs plain" is req/s divided by plain Fastify's in the same round: median (lowest-highest).
-"added us" is server CPU microseconds per request above plain Fastify's in the same round
-(from the server process's own \`process.cpuUsage()\`), median. Throughput on this shared machine moves by about
-10% between rounds even for identical servers, so read ratios within their range; CPU per request is steadier.
+${PAIRED ? PAIRED_HTTP_NOTE : ALONE_HTTP_NOTE}
 "bad" counts connection errors and responses with another status than the row expects (must be 0).
 
 | scenario | req/s | p99 ms | server CPU us/req | vs plain | added us | bad |
@@ -288,12 +375,8 @@ async function main (): Promise<void> {
   const micro = runMicro()
   const samples: Sample[] = []
   for (let round = 0; round < ROUNDS; round++) {
-    const order = SCENARIOS.map((_, i) => SCENARIOS[(i + round) % SCENARIOS.length] as HttpScenario)
-    for (const scenario of order) {
-      const sample = await measure(scenario, round)
-      console.error(`bench: round ${round + 1}/${ROUNDS} ${scenario.name}: ${Math.round(sample.reqPerSec)} req/s, ${sample.cpuUsPerReq.toFixed(1)} us CPU/req`)
-      samples.push(sample)
-    }
+    const order = MEASURED.map((_, i) => MEASURED[(i + round) % MEASURED.length] as HttpScenario)
+    samples.push(...await measureRound(order, round))
   }
   const seconds = (Date.now() - started.getTime()) / 1000
   mkdirSync(outDir, { recursive: true })

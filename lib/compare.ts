@@ -114,6 +114,8 @@ export function buildKeySet (tokens: readonly string[]): KeySet {
  */
 export function matchToken (presented: string, set: KeySet): number {
   const groups = set.groups
+  // One key (the usual case): no pass over groups and no picking among positions.
+  if (groups.length === 1 && (groups[0] as KeyGroup).slots[1] === -1) return matchOne(presented, groups[0] as KeyGroup)
   let found = -1
   for (let g = 0; g < groups.length; g++) {
     const { length, stand, grid, slots } = groups[g] as KeyGroup
@@ -144,6 +146,15 @@ export function matchToken (presented: string, set: KeySet): number {
     found = pick(found, d3, slots[3] as number)
   }
   return found
+}
+
+function matchOne (presented: string, group: KeyGroup): number {
+  const { length, stand, grid } = group
+  const sameLength = presented.length === length
+  const probe = sameLength ? presented : stand
+  let diff = sameLength ? 0 : 1
+  for (let i = 0; i < length; i++) diff |= probe.charCodeAt(i) ^ (grid[i] as number)
+  return diff === 0 ? group.slots[0] as number : -1
 }
 
 function pick (found: number, diff: number, position: number): number {
