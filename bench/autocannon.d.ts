@@ -18,9 +18,13 @@ declare module 'autocannon' {
     '2xx': number
     '4xx': number
   }
-  function autocannon (options: autocannon.Options): Promise<autocannon.Result>
+  /** The running load: a promise of its result that also reports each response as it comes. */
+  interface Instance extends PromiseLike<Result> {
+    on (event: 'response', listener: (client: unknown, statusCode: number, bytes: number, responseTimeMs: number) => void): this
+  }
+  function autocannon (options: autocannon.Options): autocannon.Instance
   namespace autocannon {
-    export type { Options, Result }
+    export type { Instance, Options, Result }
   }
   export = autocannon
 }

@@ -157,12 +157,16 @@ class FakeRequest {
   readonly routeOptions: { url: string, config: object }
   readonly log = log
   daprToken = null
-  constructor (template: readonly string[], names: readonly string[], url: string) {
+  constructor ({ raw: template, names, token }: Template, url: string) {
+    const rawHeaders = template.slice()
+    // A new string per request, as the parser makes: V8 caches a string's hash in the string, so a
+    // token reused across calls would make any map lookup by it look cheaper than a request's.
+    if (token !== undefined) rawHeaders[TOKEN_LINE + 1] = token.toString('latin1')
     // Built the way Node's parser builds it: one keyed store per header line, in arrival order.
     const headers: Record<string, string> = {}
-    for (let i = 0; i < names.length; i++) headers[names[i] as string] = template[2 * i + 1] as string
+    for (let i = 0; i < names.length; i++) headers[names[i] as string] = rawHeaders[2 * i + 1] as string
     // With the header count Node's parser records, which the strip keeps in step.
-    this.raw = { headers, rawHeaders: template.slice(), [HEADERS_COUNT]: template.length }
+    this.raw = { headers, rawHeaders, [HEADERS_COUNT]: rawHeaders.length }
     this.routeOptions = { url, config: {} }
   }
 
@@ -177,14 +181,17 @@ function offTheWire (text: string): string {
   return Buffer.from(text, 'latin1').toString('latin1')
 }
 
-/** rawHeaders as daprd sends them with this token (after Content-Type), and the parsed names. */
-const templates = new Map<string | undefined, { raw: string[], names: string[] }>()
-function templateFor (token: string | undefined): { raw: string[], names: string[] } {
+/** rawHeaders as daprd sends them with this token (after Content-Type), the parsed names, and the token's bytes. */
+interface Template { raw: string[], names: string[], token: Buffer | undefined }
+/** Where the token's name goes in rawHeaders: after daprd's first four lines. */
+const TOKEN_LINE = 8
+const templates = new Map<string | undefined, Template>()
+function templateFor (token: string | undefined): Template {
   let template = templates.get(token)
   if (template === undefined) {
-    const lines = token === undefined ? [...DAPRD_HEADERS] : [...DAPRD_HEADERS.slice(0, 8), 'Dapr-Api-Token', token, ...DAPRD_HEADERS.slice(8)]
+    const lines = token === undefined ? [...DAPRD_HEADERS] : [...DAPRD_HEADERS.slice(0, TOKEN_LINE), 'Dapr-Api-Token', token, ...DAPRD_HEADERS.slice(TOKEN_LINE)]
     const raw = lines.map(offTheWire)
-    template = { raw, names: raw.filter((_, i) => i % 2 === 0).map(name => name.toLowerCase()) }
+    template = { raw, names: raw.filter((_, i) => i % 2 === 0).map(name => name.toLowerCase()), token: token === undefined ? undefined : Buffer.from(token, 'latin1') }
     // Distinct random tokens (the memory run) must not be remembered.
     if (templates.size < 64) templates.set(token, template)
   }
@@ -196,8 +203,7 @@ function templateFor (token: string | undefined): { raw: string[], names: string
  * header on success, so reusing one object would measure V8's slow path for deleted properties).
  */
 function fakeRequest (token: string | undefined, url: string): FastifyRequest {
-  const { raw, names } = templateFor(token)
-  return new FakeRequest(raw, names, url) as unknown as FastifyRequest
+  return new FakeRequest(templateFor(token), url) as unknown as FastifyRequest
 }
 
 function fakeReply (): FastifyReply {
@@ -210,6 +216,8 @@ const done: HookHandlerDoneFunction = noop as HookHandlerDoneFunction
 /** The harness alone: reads the header so that the request object is really built, then calls `done`. */
 let sink: unknown
 const harnessOnly: DaprTokenHook = (request, _reply, next) => { sink = request.headers[HEADER]; next() }
+
+const HARNESS: MicroMode = { name: 'harness', label: 'the harness alone', hook: harnessOnly, token: TOKEN, url: '/hello' }
 
 /**
  * The fastest batch of each mode, in ns per call, the harness's own cost (a fresh request object
@@ -243,14 +251,33 @@ export function timeInterleaved (modes: readonly MicroMode[], rounds: number): n
 }
 
 /** RSS and heap around 1 million refusals, each of a distinct random token. */
-function memoryOverRefusals (mode: MicroMode, count: number): Record<string, number> {
+/** A distinct random token, of the shape of none the plugin accepts. */
+const randomToken = (): string => randomBytes(24).toString('base64url')
+
+const FORGED_HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')
+const FORGED_SIGNATURE = randomBytes(32).toString('base64url')
+let forged = 0
+/** A well-formed JWT with a payload of its own and a wrong signature: it reaches the signature check. */
+const forgedJwt = (): string => {
+  const payload = Buffer.from(`{"sub":"${++forged}","exp":${Math.floor(Date.now() / 1000) + 3600}}`).toString('base64url')
+  return `${FORGED_HEADER}.${payload}.${FORGED_SIGNATURE}`
+}
+
+/** The floods the memory run sends, each to a mode's hook, in a process that runs nothing else. */
+const MEMORY_FLOODS: ReadonlyArray<{ name: string, label?: string, fresh: () => string }> = [
+  { name: 'sidecar-refuse', fresh: randomToken },
+  { name: 'app-refuse', fresh: randomToken },
+  { name: 'harness', label: 'for scale: the same JWT flood to a hook that only reads the header', fresh: forgedJwt },
+  { name: 'jwt-hs256-cache', label: 'JWT HS256 (cache on), distinct well-formed tokens with wrong signatures, refused', fresh: forgedJwt }
+]
+
+function memoryOverRefusals (mode: MicroMode, count: number, fresh: () => string): Record<string, number> {
   const gc = (globalThis as { gc?: () => void }).gc ?? noop
   const reply = fakeReply()
-  const fresh = (): string => randomBytes(24).toString('base64url')
   const send = (n: number): void => {
     for (let i = 0; i < n; i++) mode.hook(fakeRequest(fresh(), mode.url), reply, done)
   }
-  send(20_000)
+  send(Math.max(20_000, count / 10))
   gc()
   const before = { rss: process.memoryUsage().rss, maxRss: process.resourceUsage().maxRSS * 1024, heap: process.memoryUsage().heapUsed }
   send(count)
@@ -278,20 +305,18 @@ function main (): void {
   const rounds = 31
   // BENCH_MICRO_ROWS=static-1,app-refuse: only those rows, for a quick look while working on the hook.
   const only = process.env.BENCH_MICRO_ROWS?.split(',')
-  const harness: MicroMode = { name: 'harness', label: 'the harness alone', hook: harnessOnly, token: TOKEN, url: '/hello' }
   // BENCH_MICRO_TIMINGS=0: memory only, in a process whose peak RSS no timing run has raised yet.
   const modes = process.env.BENCH_MICRO_TIMINGS === '0' ? [] : MICRO_MODES.filter(mode => only === undefined || only.includes(mode.name))
-  const [baseline, ...gross] = (modes.length === 0 ? [0] : timeInterleaved([harness, ...modes], rounds)) as [number, ...number[]]
+  const [baseline, ...gross] = (modes.length === 0 ? [0] : timeInterleaved([HARNESS, ...modes], rounds)) as [number, ...number[]]
   const rows = modes.map((mode, m) => {
     const ns = gross[m] as number
     return { name: mode.name, label: mode.label, nsPerCall: Math.max(0, Math.round(ns - baseline)), grossNs: Math.round(ns) }
   })
   // 0: timings only (the runner measures memory in a process of its own).
   const count = Number(process.env.BENCH_MEMORY_REQUESTS ?? 1_000_000)
-  const memoryRows = count <= 0 ? [] : ['sidecar-refuse', 'app-refuse']
-  const memory = memoryRows.map(name => {
-    const mode = MICRO_MODES.find(candidate => candidate.name === name) as MicroMode
-    return { name, label: mode.label, ...memoryOverRefusals(mode, count) }
+  const memory = (count <= 0 ? [] : MEMORY_FLOODS).map(({ name, label, fresh }) => {
+    const mode = name === HARNESS.name ? HARNESS : MICRO_MODES.find(candidate => candidate.name === name) as MicroMode
+    return { name, label: label ?? mode.label, ...memoryOverRefusals(mode, count, fresh) }
   })
   process.stdout.write(JSON.stringify({ harnessNs: Math.round(baseline), rows, memory, sink: typeof sink }) + '\n')
 }

@@ -1,5 +1,6 @@
 // One benchmark server, run as its own process (pinned to a core by the runner). Tells the runner
-// its port over IPC, answers `cpu` with its own process.cpuUsage(), and exits on SIGTERM.
+// its port over IPC, answers `cpu` with its own process.cpuUsage(), and exits on SIGTERM or when
+// the runner's IPC channel closes.
 import Fastify from 'fastify'
 import { HTTP_SCENARIOS } from './scenarios.js'
 
@@ -16,6 +17,8 @@ async function start (): Promise<void> {
     if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() })
   })
   process.on('SIGTERM', () => { app.close().then(() => process.exit(0), () => process.exit(1)) })
+  // The runner gone without stopping it (killed by a signal it could not catch): no server is left behind.
+  process.on('disconnect', () => { process.exit(0) })
   const headers = typeof scenario.headers === 'function' ? scenario.headers() : scenario.headers
   process.send({ port: typeof address === 'object' && address !== null ? address.port : 0, headers })
 }

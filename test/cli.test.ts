@@ -2,7 +2,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
+import { Readable, Writable } from 'node:stream'
 import { test } from 'tap'
 import Fastify from 'fastify'
 import { createDecoder, createSigner, createVerifier } from 'fast-jwt'
@@ -12,6 +12,8 @@ import { forgeHmac } from './helpers/jwt.js'
 import { CliError, EXIT, main, run, type CliIo } from '../lib/cli/index.js'
 import { explainMismatch } from '../lib/cli/verify.js'
 import { parseDuration } from '../lib/cli/sign.js'
+import { InputTooLargeError, MAX_INPUT_BYTES, processIo } from '../lib/cli/io.js'
+import { timeClaimProblem } from '../lib/jwt/sign.js'
 import { causeOf } from '../lib/cli/verify-jwt.js'
 
 interface Captured { code: number, stdout: string, stderr: string }
@@ -38,6 +40,16 @@ async function cli (argv: string[], { stdin, env = {}, tty = false, io = {} }: {
   return { code, stdout, stderr }
 }
 
+/** A writable stream that keeps what is written to it, as text (the empty write that flushes left out). */
+function collector (into: string[]): Writable {
+  return new Writable({
+    write (chunk: Buffer, _encoding, callback) {
+      if (chunk.length > 0) into.push(chunk.toString())
+      callback()
+    }
+  })
+}
+
 const HELP_HINT = (command: string): string => `Run \`fastify-dapr-token-auth ${command} --help\` for usage.\n`
 
 test('no command prints the command list on stderr and exits 2; --help, -h and help print it on stdout', async t => {
@@ -51,7 +63,7 @@ test('no command prints the command list on stderr and exits 2; --help, -h and h
     t.equal(help.stdout, none.stderr, flag)
     t.equal(help.stderr, '', flag)
   }
-  t.match(none.stderr, /Exit status: 0 success, 1 token refused \(verify\), 2 bad usage or unusable input\./)
+  t.match(none.stderr, /Exit status: 0 success, 1 token refused \(verify\), 2 bad usage or unusable input,\n3 standard output could not be written\.\n/)
   for (const name of ['generate', 'fingerprint', 'verify', 'sign']) t.match(none.stderr, new RegExp(`\\n {2}${name} +\\S`))
 })
 
@@ -130,11 +142,11 @@ test('every command has --help (and -h) with its options, the exit codes, and wh
     t.equal(help.code, 0, name)
     t.equal(help.stderr, '', name)
     t.match(help.stdout, new RegExp(`^Usage: fastify-dapr-token-auth ${name} `), name)
-    t.match(help.stdout, /\n\nExit status: 0 success, 1 token refused \(verify\), 2 bad usage or unusable input\.\n$/, name)
+    t.match(help.stdout, /\n\nExit status: 0 success, 1 token refused \(verify\), 2 bad usage or unusable input,\n3 standard output could not be written\.\n$/, name)
     t.same(await cli([name, '-h']), help, `${name} -h`)
     if (name !== 'generate') t.match(help.stdout, /arguments show in `ps` and \/proc\/<pid>\/cmdline/, name)
   }
-  t.match((await cli(['verify', '--help'])).stdout, /--jwt-secret-file PATH .*\n.*--jwt-secret-env NAME .*\n.*--jwt-key-file PATH .*\n.*--jwks-url URL /)
+  t.match((await cli(['verify', '--help'])).stdout, /--jwt-secret-file PATH .*\n.*--jwt-secret-env NAME .*\n.*--jwt-key-file PATH .*\n {30}.*\n.*--jwks-url URL /)
 })
 
 test('generate prints a CSPRNG token of the requested size and encoding', async t => {
@@ -152,10 +164,10 @@ test('generate refuses sizes below 16 or above 1024 bytes, non-numbers and unkno
     const result = await cli(['generate', `--bytes=${bytes}`])
     t.equal(result.code, 2, bytes)
     t.equal(result.stdout, '', bytes)
-    t.equal(result.stderr, `fastify-dapr-token-auth generate: --bytes must be a whole number from 16 to 1024, not ${JSON.stringify(bytes)}\n` + HELP_HINT('generate'), bytes)
+    t.equal(result.stderr, 'fastify-dapr-token-auth generate: --bytes must be a whole number from 16 to 1024\n' + HELP_HINT('generate'), bytes)
   }
   t.same(await cli(['generate', '--encoding', 'base32']), {
-    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth generate: --encoding must be one of base64, base64url, hex, not "base32"\n' + HELP_HINT('generate')
+    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth generate: --encoding must be one of base64, base64url, hex\n' + HELP_HINT('generate')
   })
 })
 
@@ -173,7 +185,7 @@ test('fingerprint explains unusable input without echoing it', async t => {
   const dir = t.testdir({ empty: '\n' })
   const cases: Array<[string[], { stdin?: string, env?: Record<string, string>, tty?: boolean }, string]> = [
     [['--file', join(dir, 'missing')], {}, `cannot read the token from file ${join(dir, 'missing')}: ENOENT`],
-    [['--file', join(dir, 'empty')], {}, `the token from file ${join(dir, 'empty')} is empty`],
+    [['--file', join(dir, 'empty')], {}, `file ${join(dir, 'empty')} holds no token: it is empty or blank`],
     [['--env', 'UNSET'], {}, 'the token from environment variable UNSET is not set'],
     [['--env', 'c2VjcmV0LXRva2Vu+/='], {}, 'the token: the environment variable name given is not a name (not shown: it may be a secret)'],
     [['--env', 'BLANK'], { env: { BLANK: '  ' } }, 'the token from environment variable BLANK is empty'],
@@ -242,7 +254,7 @@ test('verify fails with exit code 2 when no token is configured or the role is u
     code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: the configured token from environment variable APP_API_TOKEN is not set\n' + HELP_HINT('verify')
   })
   t.same(await cli(['verify', '--role', 'daprd'], { stdin: 'x' }), {
-    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: --role must be app or sidecar, not "daprd"\n' + HELP_HINT('verify')
+    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: --role must be one of app, sidecar\n' + HELP_HINT('verify')
   })
 })
 
@@ -303,12 +315,12 @@ test('sign refuses keys and secrets that do not fit the algorithm, and bad claim
   const dir = t.testdir({ secret: 'x'.repeat(32), short: 'x'.repeat(31) })
   const keys = keyFiles(dir)
   const cases: Array<[string[], string, { stdin?: string }?]> = [
-    [['--alg', 'none', '--secret-file', join(dir, 'secret')], '--alg must be one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA; not "none"'],
+    [['--alg', 'none', '--secret-file', join(dir, 'secret')], '--alg must be one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA'],
     [['--key-file', keys.rsa as string, '--secret-env', 'X'], 'give either --key-file or an HMAC secret, not both'],
     [['--key-file', keys.rsa as string, '--secret-file', 'x'], 'give either --key-file or an HMAC secret, not both'],
     [['--key-file', join(dir, 'nope.pem')], `cannot read the private key from file ${join(dir, 'nope.pem')}: ENOENT`],
-    [['--key-file', keys.public as string], `${keys.public as string} holds no PEM private key (a public key cannot sign)`],
-    [['--key-file', join(dir, 'secret')], `${join(dir, 'secret')} holds no PEM private key (a public key cannot sign)`],
+    [['--key-file', keys.public as string], `${keys.public as string} holds a public key, which cannot sign: give the private key`],
+    [['--key-file', join(dir, 'secret')], `${join(dir, 'secret')} holds no readable PEM private key`],
     [['--key-file', keys.rsa as string, '--alg', 'HS256'], 'HS256 signs with an HMAC secret, not a private key: use --secret-file or --secret-env'],
     [['--key-file', keys.ed25519 as string, '--alg', 'RS256'], 'RS256 needs an RSA private key; the key file holds a key of type ed25519'],
     [['--key-file', keys.p384 as string, '--alg', 'ES256'], 'ES256 needs a P-256 EC private key; the key file holds a key of type ec (secp384r1)'],
@@ -317,9 +329,9 @@ test('sign refuses keys and secrets that do not fit the algorithm, and bad claim
     [['--key-file', keys.rsaPss as string], 'RS256 needs an RSA private key; the key file holds a key of type rsa-pss'],
     [['--secret-file', join(dir, 'secret'), '--alg', 'ES256'], 'ES256 signs with a private key: use --key-file'],
     [['--secret-file', join(dir, 'short')], 'HS256 needs a secret of at least 32 bytes (RFC 7518 section 3.2); this one is shorter'],
-    [['--secret-file', join(dir, 'secret'), '--exp', '0'], '--exp must be a positive duration such as 90, 30s, 15m, 1h or 7d, or \'never\'; not "0"'],
-    [['--secret-file', join(dir, 'secret'), '--claim', '=1'], '--claim must look like name=value, not "=1"'],
-    [['--secret-file', join(dir, 'secret'), '--claim', 'novalue'], '--claim must look like name=value, not "novalue"'],
+    [['--secret-file', join(dir, 'secret'), '--exp', '0'], '--exp must be a positive duration such as 90, 30s, 15m, 1h or 7d, or \'never\''],
+    [['--secret-file', join(dir, 'secret'), '--claim', '=1'], '--claim must look like name=value'],
+    [['--secret-file', join(dir, 'secret'), '--claim', 'novalue'], '--claim must look like name=value'],
     [[], 'the HMAC secret from standard input is empty', { stdin: '' }]
   ]
   for (const [args, message, options] of cases) {
@@ -358,8 +370,8 @@ test('main() runs with a process: argv, stdin, env, files, and sets the exit cod
       argv: ['node', 'bin.js', ...argv],
       env: { T: 's3cret' },
       stdin: input,
-      stdout: { write: (text: string) => out.push(text) },
-      stderr: { write: (text: string) => err.push(text) },
+      stdout: collector(out),
+      stderr: collector(err),
       exitCode: undefined as number | undefined
     }
     return { proc: proc as unknown as NodeJS.Process, out, err }
@@ -446,7 +458,7 @@ test('verify --jwt-key-file takes a PEM public key or a JWK; --jwks-url a JWKS e
   const token = signDaprJwt({ sub: 'caller' }, { key: privateKey, kid: 'k1' })
   // Regression: a file holding no public key was handed on as text and verified as an HMAC secret.
   t.same(await cli(['verify', '--jwt-key-file', join(dir, 'secret.hex')], { stdin: token }), {
-    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: the --jwt-key-file holds no public key (PEM, base64 or hex DER) and no public JWK; for an HMAC secret use --jwt-secret-file\n' + HELP_HINT('verify')
+    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: the --jwt-key-file holds no public key (PEM, base64 or hex DER), public JWK or JWKS; for an HMAC secret use --jwt-secret-file\n' + HELP_HINT('verify')
   })
   for (const file of ['short.txt', 'secret.jwk']) {
     const refused = await cli(['verify', '--jwt-key-file', join(dir, file)], { stdin: token })
@@ -458,7 +470,7 @@ test('verify --jwt-key-file takes a PEM public key or a JWK; --jwks-url a JWKS e
     t.equal(result.code, 0, `${file}: ${result.stderr}`)
   }
   t.same(await cli(['verify', '--jwt-key-file', join(dir, 'broken.jwk')], { stdin: token }), {
-    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: the --jwt-key-file holds neither a PEM key nor a JWK in JSON\n' + HELP_HINT('verify')
+    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: the --jwt-key-file holds neither a PEM key nor a JWK or JWKS in JSON\n' + HELP_HINT('verify')
   })
   const hs = await cli(['verify', '--jwt-key-file', join(dir, 'public.pem')], { stdin: forgeHmac({ alg: 'HS256' }, {}, 'x'.repeat(40)) })
   t.same([hs.code, hs.stdout], [1, 'refused: Dapr API token algorithm not allowed (FST_DAPR_TOKEN_ALGORITHM): the token says alg "HS256"; allowed: the one the key implies by default (pass --alg to allow another the key fits)\n'])
@@ -487,9 +499,9 @@ test('verify --jwt-*: one key source, usable options, or a usage error', async t
   const badUrl = await cli(['verify', '--jwks-url', 'ftp://127.0.0.1/jwks'], { stdin: token })
   t.equal(badUrl.code, 2)
   t.match(badUrl.stderr, /^fastify-dapr-token-auth verify: .*FST_DAPR_TOKEN_OPTIONS|^fastify-dapr-token-auth verify: Invalid fastify-dapr-token-auth options: /)
-  const badAlg = await cli(['verify', '--jwt-secret-file', join(dir, 'secret'), '--alg', 'none'], { stdin: token })
-  t.equal(badAlg.code, 2)
-  t.match(badAlg.stderr, /^fastify-dapr-token-auth verify: Invalid fastify-dapr-token-auth options: /)
+  t.same(await cli(['verify', '--jwt-secret-file', join(dir, 'secret'), '--alg', 'none'], { stdin: token }), {
+    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: --alg must be one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA\n' + HELP_HINT('verify')
+  })
   t.same(await cli(['verify', '--jwt-secret-file', join(dir, 'nope')], { stdin: token }), {
     code: 2, stdout: '', stderr: `fastify-dapr-token-auth verify: cannot read the JWT secret from file ${join(dir, 'nope')}: ENOENT\n` + HELP_HINT('verify')
   })
@@ -524,7 +536,7 @@ test('verify --expected-file reads the file as fromFile does and checks against 
   t.equal(wrong.code, 1)
   t.match(wrong.stdout, `matches none of the 2 configured token(s) (${libFingerprint('old-token')}, ${libFingerprint('new-token')})`)
   t.same(await cli(['verify', '--expected-file', join(dir, 'blank')], { stdin: 'x' }), {
-    code: 2, stdout: '', stderr: `fastify-dapr-token-auth verify: the configured tokens from file ${join(dir, 'blank')} is empty\n` + HELP_HINT('verify')
+    code: 2, stdout: '', stderr: `fastify-dapr-token-auth verify: file ${join(dir, 'blank')} holds no configured tokens: it is empty or blank\n` + HELP_HINT('verify')
   })
   const unreadable = await cli(['verify', '--expected-file', './x'], { stdin: 'x', io: { readFile: async () => { throw new Error('boom') } } })
   t.match(unreadable.stderr, /cannot read the configured tokens from file \.\/x: unreadable\n/)
@@ -561,8 +573,8 @@ test('sign refuses a claim given twice or of the wrong type, and --claim exp rep
     [['--claim', 'exp=1', '--exp', '1h'], '--claim exp=... and --exp conflict: give the exp claim once'],
     [['--claim', 'aud=x', '--aud', 'y'], '--claim aud=... and --aud conflict: give the aud claim once'],
     [['--claim', 'iss=x', '--iss', 'y'], '--claim iss=... and --iss conflict: give the iss claim once'],
-    [['--claim', 'exp="soon"'], '--claim exp must be a number (seconds since the epoch, RFC 7519), not a string'],
-    [['--claim', 'nbf=true'], '--claim nbf must be a number (seconds since the epoch, RFC 7519), not true'],
+    [['--claim', 'exp="soon"'], '--claim exp must be a whole number of seconds since the epoch, above 0 (RFC 7519), not a string'],
+    [['--claim', 'nbf=true'], '--claim nbf must be a whole number of seconds since the epoch, above 0 (RFC 7519), not a boolean'],
     [['--claim', 'sub=1'], '--claim sub must be a string'],
     [['--claim', 'aud=[1]'], '--claim aud must be a string or an array of strings']
   ]
@@ -612,4 +624,297 @@ test('causeOf names a timeout, a code or a message along the cause chain, once e
   t.equal(causeOf(chain), ' (cause: fetch failed: ECONNRESET)')
   t.equal(causeOf({ cause: 'plain' }), ' (cause: plain)')
   t.equal(causeOf({ cause: { message: 'a', cause: { message: 'a' } } }), ' (cause: a)', 'a repeated cause is said once')
+})
+
+test('sign refuses exp, nbf and iat claims that are not whole seconds above 0, by signDaprJwt\'s own rule (exp=0 made a token that never expires)', async t => {
+  const secret = 'jwt-secret-of-at-least-32-bytes!!'
+  const rule = 'must be a whole number of seconds since the epoch, above 0 (RFC 7519), not'
+  const cases: Array<[string, string]> = [
+    ['exp=0', `exp ${rule} 0`],
+    ['nbf=0', `nbf ${rule} 0`],
+    ['iat=0', `iat ${rule} 0`],
+    ['nbf=-1', `nbf ${rule} a negative number`],
+    ['nbf=1.5', `nbf ${rule} a fraction`],
+    ['exp=-1', `exp ${rule} a negative number`],
+    ['exp=1.5', `exp ${rule} a fraction`],
+    ['exp=null', `exp ${rule} null`]
+  ]
+  for (const [claim, message] of cases) {
+    const [name, value] = claim.split('=') as [string, string]
+    t.equal(`--claim ${timeClaimProblem({ [name]: JSON.parse(value) }) as string}`, `--claim ${message}`, `${claim}: the library's rule`)
+    t.same(await cli(['sign', '--claim', claim], { stdin: secret }), { code: 2, stdout: '', stderr: `fastify-dapr-token-auth sign: --claim ${message}\n` + HELP_HINT('sign') }, claim)
+  }
+  t.equal(timeClaimProblem({ exp: 1, nbf: 2, iat: 3, other: 0 }), undefined, 'whole seconds above 0; other claims are not time claims')
+})
+
+test('sign refuses a JSON number that is not finite anywhere in a claim, instead of signing it as null', async t => {
+  const secret = 'jwt-secret-of-at-least-32-bytes!!'
+  const cases: Array<[string, string]> = [['big=1e400', 'big'], ['exp=1e400', 'exp'], ['list=[1,-1e400]', 'list'], ['deep={"a":{"b":1e999}}', 'deep']]
+  for (const [claim, name] of cases) {
+    t.same(await cli(['sign', '--claim', claim], { stdin: secret }), {
+      code: 2, stdout: '', stderr: `fastify-dapr-token-auth sign: --claim ${name} holds a number too large for JSON (it reads as Infinity, which would be signed as null)\n` + HELP_HINT('sign')
+    }, claim)
+  }
+  const fine = await cli(['sign', '--claim', 'n={"a":[1,2.5,null,"x",true]}'], { stdin: secret })
+  t.equal(fine.code, 0, fine.stderr)
+  t.same(createDecoder()(fine.stdout.trim()).n, { a: [1, 2.5, null, 'x', true] })
+})
+
+test('sign refuses an empty --kid, --iss, --sub or --aud instead of putting an empty value in the token', async t => {
+  const secret = 'jwt-secret-of-at-least-32-bytes!!'
+  for (const args of [['--kid='], ['--iss', ''], ['--sub='], ['--aud', 'app', '--aud', '']]) {
+    const name = (args[0] as string).replace(/=$/, '')
+    t.same(await cli(['sign', ...args], { stdin: secret }), { code: 2, stdout: '', stderr: `fastify-dapr-token-auth sign: ${name} must not be empty\n` + HELP_HINT('sign') }, args.join(' '))
+  }
+})
+
+test('sign --exp counts from iat: with --claim iat=N, --exp 1h gives exp N+3600, as --help says', async t => {
+  const secret = 'jwt-secret-of-at-least-32-bytes!!'
+  const signed = await cli(['sign', '--claim', 'iat=1000', '--exp', '1h'], { stdin: secret })
+  t.equal(signed.code, 0, signed.stderr)
+  t.match(createDecoder()(signed.stdout.trim()), { iat: 1000, exp: 4600 })
+  t.match((await cli(['sign', '--help'])).stdout, /--exp DURATION {6}expiry, counted from iat \(now, unless --claim iat=N sets it\)/)
+})
+
+test('sign signs with signDaprJwt: an HMAC secret the verifier would read as a public key is refused', async t => {
+  const spki = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'der' }).toString('base64')
+  t.same(await cli(['sign', '--secret-env', 'S'], { env: { S: spki } }), {
+    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth sign: the HMAC secret is refused (a public key cannot sign: give the private key)\n' + HELP_HINT('sign')
+  })
+  t.notOk((await cli(['sign', '--secret-env', 'S'], { env: { S: spki } })).stderr.includes(spki.slice(0, 20)), 'the key is not shown')
+})
+
+test('sign --key-file that holds no readable private key says so, and a public key is named as one', async t => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  const dir = t.testdir({
+    'corrupt.pem': '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n',
+    'key.der': privateKey.export({ type: 'pkcs8', format: 'der' }).toString('latin1'),
+    'key.json': JSON.stringify(privateKey.export({ format: 'jwk' })),
+    'cert.pem': publicKey.export({ type: 'spki', format: 'pem' }) as string
+  })
+  for (const file of ['corrupt.pem', 'key.der', 'key.json']) {
+    t.same(await cli(['sign', '--key-file', join(dir, file)]), { code: 2, stdout: '', stderr: `fastify-dapr-token-auth sign: ${join(dir, file)} holds no readable PEM private key\n` + HELP_HINT('sign') }, file)
+  }
+  t.same(await cli(['sign', '--key-file', join(dir, 'cert.pem')]), {
+    code: 2, stdout: '', stderr: `fastify-dapr-token-auth sign: ${join(dir, 'cert.pem')} holds a public key, which cannot sign: give the private key\n` + HELP_HINT('sign')
+  })
+})
+
+test('a value given to --bytes, --encoding, --alg, --exp, --claim or --role is never printed back: it may be a secret', async t => {
+  const token = 'TKSkOGPVQ0dmeLstqiwVaZljYsTXFg_SopzfvbSNehg'
+  const secret = 'jwt-secret-of-at-least-32-bytes!!'
+  const algs = 'HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA'
+  const cases: Array<[string[], string]> = [
+    [['generate', '--bytes', token], 'generate: --bytes must be a whole number from 16 to 1024'],
+    [['generate', '--encoding', token], 'generate: --encoding must be one of base64, base64url, hex'],
+    [['sign', '--alg', token], `sign: --alg must be one of ${algs}`],
+    [['sign', '--exp', token], 'sign: --exp must be a positive duration such as 90, 30s, 15m, 1h or 7d, or \'never\''],
+    [['sign', '--claim', token], 'sign: --claim must look like name=value'],
+    [['verify', '--role', token], 'verify: --role must be one of app, sidecar'],
+    [['verify', '--jwt-secret-env', 'S', '--alg', 'HS256', '--alg', token], `verify: --alg must be one of ${algs}`]
+  ]
+  for (const [argv, message] of cases) {
+    const result = await cli(argv, { stdin: secret, env: { S: secret, APP_API_TOKEN: 'x' } })
+    t.same(result, { code: 2, stdout: '', stderr: `fastify-dapr-token-auth ${message}\n` + HELP_HINT(argv[0] as string) }, argv.slice(0, 2).join(' '))
+    t.notOk(result.stdout.includes(token) || result.stderr.includes(token), `${argv.slice(0, 2).join(' ')}: the value is not shown`)
+  }
+})
+
+test('verify --role beside --expected-file or --expected-env is a usage error: it would be ignored', async t => {
+  const dir = t.testdir({ token: 'x\n' })
+  // Told before any input is read: an empty standard input is not what is reported.
+  t.same(await cli(['verify', '--role', 'sidecar', '--expected-env', 'X'], { stdin: '', env: { X: 'x' } }), {
+    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: --role has no effect with --expected-env: it only picks the variable read without them (APP_API_TOKEN or DAPR_API_TOKEN)\n' + HELP_HINT('verify')
+  })
+  t.same(await cli(['verify', '--role', 'app', '--expected-file', join(dir, 'token')], { stdin: 'x' }), {
+    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: --role has no effect with --expected-file: it only picks the variable read without them (APP_API_TOKEN or DAPR_API_TOKEN)\n' + HELP_HINT('verify')
+  })
+})
+
+test('verify --expected-file with no token in it says the file holds no configured tokens', async t => {
+  t.same(await cli(['verify', '--expected-file', '/dev/null'], { stdin: 'x' }), {
+    code: 2, stdout: '', stderr: 'fastify-dapr-token-auth verify: file /dev/null holds no configured tokens: it is empty or blank\n' + HELP_HINT('verify')
+  })
+})
+
+test('standard input and files are read no further than 1 MiB, then a usage error names the limit', async t => {
+  t.equal(MAX_INPUT_BYTES, 1024 * 1024)
+  const limit = 'is larger than 1 MiB: reading stopped there (a token, secret, PEM key or JWKS is far smaller)'
+  // An endless stream (as `yes | ...` is): reading stops at the limit.
+  let pulled = 0
+  const endless = Readable.from((function * () { for (;;) { pulled++; yield Buffer.alloc(64 * 1024, 0x61) } })())
+  const io = processIo({ stdin: endless, stdout: collector([]), stderr: collector([]), env: {} } as unknown as NodeJS.Process)
+  await t.rejects(io.readStdin(), InputTooLargeError)
+  t.ok(pulled <= 20, `stopped after ${pulled} chunks of 64 KiB`)
+  t.ok(endless.destroyed, 'the stream is released')
+
+  const dir = t.testdir({ over: 'a'.repeat(MAX_INPUT_BYTES + 1), exact: 'a'.repeat(MAX_INPUT_BYTES) })
+  await t.rejects(io.readFile(join(dir, 'over')), InputTooLargeError)
+  t.equal((await io.readFile(join(dir, 'exact'))).length, MAX_INPUT_BYTES, 'exactly the limit is read')
+  await t.rejects(io.readFile(join(dir, 'missing')), { code: 'ENOENT' })
+
+  const tooLarge = async (): Promise<string> => { throw new InputTooLargeError() }
+  t.same(await cli(['fingerprint'], { io: { readStdin: tooLarge } }), { code: 2, stdout: '', stderr: `fastify-dapr-token-auth fingerprint: the token from standard input ${limit}\n` + HELP_HINT('fingerprint') })
+  t.same(await cli(['fingerprint', '--file', join(dir, 'over')], { io: { readFile: tooLarge } }), {
+    code: 2, stdout: '', stderr: `fastify-dapr-token-auth fingerprint: the token from file ${join(dir, 'over')} ${limit}\n` + HELP_HINT('fingerprint')
+  })
+  t.same(await cli(['sign', '--secret-file', join(dir, 'over')], { io: { readFile: tooLarge } }), {
+    code: 2, stdout: '', stderr: `fastify-dapr-token-auth sign: the HMAC secret from file ${join(dir, 'over')} ${limit}\n` + HELP_HINT('sign')
+  })
+
+  // Through main(), with the real reader: an endless standard input ends in exit code 2.
+  const err: string[] = []
+  const proc = {
+    argv: ['node', 'bin.js', 'fingerprint'],
+    env: {},
+    stdin: Readable.from((function * () { for (;;) yield Buffer.from('aaaa\n'.repeat(4096)) })()),
+    stdout: collector([]),
+    stderr: collector(err),
+    exitCode: undefined as number | undefined
+  } as unknown as NodeJS.Process
+  await main(proc)
+  t.equal(proc.exitCode, 2)
+  t.same(err.join(''), `fastify-dapr-token-auth fingerprint: the token from standard input ${limit}\n` + HELP_HINT('fingerprint'))
+})
+
+test('a failing standard output is one line on stderr and exit code 3, never a stack trace or exit code 1', async t => {
+  function failing (error: Error, async: boolean): Writable {
+    return new Writable({ write (_chunk, _encoding, callback) { if (async) setImmediate(callback, error); else callback(error) } })
+  }
+  const cases: Array<[Writable, string]> = [
+    [failing(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }), false), 'ENOSPC'],
+    [failing(Object.assign(new Error('broken pipe'), { code: 'EPIPE' }), true), 'EPIPE'],
+    [failing(new RangeError('odd'), false), 'RangeError']
+  ]
+  for (const [stdout, code] of cases) {
+    const err: string[] = []
+    const proc = {
+      argv: ['node', 'bin.js', 'generate'],
+      env: {},
+      stdin: Readable.from([]),
+      stdout,
+      stderr: collector(err),
+      exitCode: undefined as number | undefined
+    } as unknown as NodeJS.Process
+    await main(proc)
+    t.equal(proc.exitCode, 3, code)
+    t.same(err, [`fastify-dapr-token-auth: cannot write to standard output (${code})\n`], code)
+  }
+  // A failing stderr too: nothing is thrown, and the command's own exit code stands.
+  const proc = {
+    argv: ['node', 'bin.js', 'generate', '--bytes', '1'],
+    env: {},
+    stdin: Readable.from([]),
+    stdout: collector([]),
+    stderr: failing(Object.assign(new Error('no space'), { code: 'ENOSPC' }), false),
+    exitCode: undefined as number | undefined
+  } as unknown as NodeJS.Process
+  await main(proc)
+  t.equal(proc.exitCode, 2)
+})
+
+test('verify --jwt-key-file takes a JWKS document and picks its key by the token\'s kid', async t => {
+  const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const enc = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' })
+  const k256 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey.export({ format: 'jwk' })
+  const dir = t.testdir({
+    'jwks.json': JSON.stringify({
+      keys: [
+        { ...ec.publicKey.export({ format: 'jwk' }), kid: 'e1' },
+        { ...rsa.publicKey.export({ format: 'jwk' }), kid: 'r1', use: 'sig' },
+        // Left out, as fromJwks leaves them out: an encryption key, an unsupported curve, an alg that does not fit.
+        { ...enc, kid: 'x1', use: 'enc' },
+        { ...k256, kid: 'k1' },
+        { ...rsa.publicKey.export({ format: 'jwk' }), kid: 'a1', alg: 'ES256' }
+      ]
+    }),
+    'one.json': JSON.stringify({ keys: [ec.publicKey.export({ format: 'jwk' })] })
+  })
+  const jwks = join(dir, 'jwks.json')
+  for (const [key, kid] of [[ec.privateKey, 'e1'], [rsa.privateKey, 'r1']] as const) {
+    const result = await cli(['verify', '--jwt-key-file', jwks], { stdin: signDaprJwt({ sub: kid }, { key, kid }) })
+    t.equal(result.code, 0, `${kid}: ${result.stderr}`)
+    t.match(result.stdout, new RegExp(`^valid: JWT accepted; claims \\{"sub":"${kid}",`), kid)
+  }
+  const unknown = 'refused: Unknown Dapr API token key (FST_DAPR_TOKEN_UNKNOWN_KID): '
+  const refusals: Array<[string | undefined, string]> = [
+    ['zz', 'the token\'s kid "zz" is none of the file\'s ("e1", "r1")'],
+    [undefined, 'the token has no kid, and the file\'s keys are picked by kid ("e1", "r1")'],
+    ['x1', 'the token\'s kid "x1" names a key in the file that cannot verify a signature: the JWK is not a signature key (`use`)'],
+    ['k1', 'the token\'s kid "k1" names a key in the file that cannot verify a signature: the key type or curve is not supported'],
+    ['a1', 'the token\'s kid "a1" names a key in the file that cannot verify a signature: its "alg" does not fit its key type']
+  ]
+  for (const [kid, reason] of refusals) {
+    const token = signDaprJwt({}, { key: rsa.privateKey, ...(kid === undefined ? {} : { kid }) })
+    t.same(await cli(['verify', '--jwt-key-file', jwks], { stdin: token }), { code: 1, stdout: `${unknown}${reason}\n`, stderr: '' }, String(kid))
+  }
+  // The default algorithms are those the keys imply, one each, as for a single key.
+  const ps256 = signDaprJwt({}, { key: rsa.privateKey, kid: 'r1', algorithm: 'PS256' })
+  t.same(await cli(['verify', '--jwt-key-file', jwks], { stdin: ps256 }), {
+    code: 1, stdout: 'refused: Dapr API token algorithm not allowed (FST_DAPR_TOKEN_ALGORITHM): the token says alg "PS256"; allowed: ES256, RS256 by default (pass --alg to allow another the key fits)\n', stderr: ''
+  })
+  t.equal((await cli(['verify', '--jwt-key-file', jwks, '--alg', 'PS256'], { stdin: ps256 })).code, 0)
+  // A set of one key without a kid: that key, whatever the token's kid.
+  t.equal((await cli(['verify', '--jwt-key-file', join(dir, 'one.json')], { stdin: signDaprJwt({}, { key: ec.privateKey, kid: 'any' }) })).code, 0)
+  const forged = signDaprJwt({}, { key: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey, kid: 'e1' })
+  t.same(await cli(['verify', '--jwt-key-file', jwks], { stdin: forged }), { code: 1, stdout: 'refused: Invalid Dapr API token signature (FST_DAPR_TOKEN_BAD_SIGNATURE)\n', stderr: '' })
+  t.match((await cli(['verify', '--help'])).stdout, /--jwt-key-file PATH {5}a PEM public key, a JWK as JSON, or a JWKS document \(\{"keys": \[\.\.\.\]\}\):\n {30}its key is picked by the token's kid/)
+})
+
+test('verify --jwt-key-file refuses a JWKS holding a private key, a secret, a non-JWK, no usable key or keys without kid', async t => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  const pub = publicKey.export({ format: 'jwk' })
+  const sets: Array<[unknown[], string]> = [
+    [[{ ...pub, kid: 'a' }, { ...privateKey.export({ format: 'jwk' }), kid: 'b' }], 'key 1 is a private key (publish only its public part)'],
+    [[{ kty: 'oct', k: Buffer.alloc(32, 1).toString('base64url'), kid: 's' }], 'key 0 is an HMAC secret (for one, use --jwt-secret-file)'],
+    [['not-a-key'], 'key 0 is not a JWK (an object with a "kty")'],
+    [[null], 'key 0 is not a JWK (an object with a "kty")'],
+    [[{ ...pub, kid: 'a' }, { n: 'x' }], 'key 1 is not a JWK (an object with a "kty")'],
+    [[], 'holds no key that can verify a signature'],
+    [[{ ...pub, use: 'enc' }], 'holds no key that can verify a signature'],
+    [[{ ...pub, kid: 'a' }, pub], ': give every key a "kid", so that a token can pick each one (some have none)'],
+    [[pub, pub], ': give every key a "kid", so that a token can pick each one (some have none)']
+  ]
+  const token = signDaprJwt({}, { key: privateKey, kid: 'a' })
+  for (const [keys, message] of sets) {
+    const dir = t.testdir({ 'jwks.json': JSON.stringify({ keys }) })
+    const separator = message.startsWith(':') ? '' : message.startsWith('holds') ? ' ' : ': '
+    t.same(await cli(['verify', '--jwt-key-file', join(dir, 'jwks.json')], { stdin: token }), {
+      code: 2, stdout: '', stderr: `fastify-dapr-token-auth verify: the --jwt-key-file JWKS${separator}${message}\n` + HELP_HINT('verify')
+    }, message)
+  }
+})
+
+test('verify errors name this command\'s flags, not plugin options: --alg for algorithms, no allowHttp or headers hint', async t => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  const dir = t.testdir({
+    'public.pem': publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    'jwks.json': JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1' }] })
+  })
+  const token = signDaprJwt({}, { key: privateKey, kid: 'k1' })
+  const cases: Array<[string[], string]> = [
+    [['--jwks-url', 'http://example.com/jwks.json', '--alg', 'ES256'], 'Invalid fastify-dapr-token-auth options: fromJwks: http://example.com/jwks.json must be an https URL (http only on the loopback interface)'],
+    [['--jwks-url', 'https://user:hunter2@example.com/jwks.json', '--alg', 'ES256'], 'Invalid fastify-dapr-token-auth options: fromJwks: a JWKS or issuer URL must not carry credentials (not shown)'],
+    [['--jwt-secret-env', 'S', '--alg', 'RS256'], 'Invalid fastify-dapr-token-auth options: `jwt.key` reads as no public key (PEM, SPKI, PKCS#1 or certificate DER as bytes, base64 or hex, or a JWK), so it would be an HMAC secret: say so with --alg HS256 (or HS384, HS512), or give the public key in one of those forms'],
+    [['--jwt-key-file', join(dir, 'public.pem'), '--alg', 'HS256'], 'Invalid fastify-dapr-token-auth options: --alg HS256 cannot be verified with this public key (it fits ES256)'],
+    [['--jwt-key-file', join(dir, 'jwks.json'), '--alg', 'HS256'], '--alg HS256: a JWKS holds public keys, which never verify an HMAC (HS*) token; name the algorithm(s) your issuer signs with, for example --alg RS256'],
+    [['--jwks-url', 'https://127.0.0.1:1/jwks.json', '--alg', 'ES256', '--alg', 'HS512'], '--alg HS512: a JWKS holds public keys, which never verify an HMAC (HS*) token; name the algorithm(s) your issuer signs with, for example --alg RS256']
+  ]
+  for (const [args, message] of cases) {
+    const result = await cli(['verify', ...args], { stdin: token, env: { S: 'jwt-secret-of-at-least-32-bytes!!' } })
+    t.same(result, { code: 2, stdout: '', stderr: `fastify-dapr-token-auth verify: ${message}\n` + HELP_HINT('verify') }, args.join(' '))
+    t.notMatch(result.stderr, /allowHttp|`headers`|algorithms: \[|hunter2/, 'no plugin option, no password')
+  }
+})
+
+test('verify --jwks-url: a token whose kid the endpoint does not have is refused as an unknown key', async t => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  const server = Fastify()
+  server.get('/jwks.json', async () => ({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1' }] }))
+  t.teardown(() => server.close())
+  const { url } = await listen(server)
+  t.same(await cli(['verify', '--jwks-url', `${url}/jwks.json`, '--alg', 'ES256'], { stdin: signDaprJwt({}, { key: privateKey, kid: 'k2' }) }), {
+    code: 1, stdout: 'refused: Unknown Dapr API token key (FST_DAPR_TOKEN_UNKNOWN_KID)\n', stderr: ''
+  })
 })

@@ -90,13 +90,36 @@ test('signDaprJwt: claims and options, algorithm derived or checked, unusable ke
   t.equal(ownExp.exp, 2_000_000_000, 'an exp in the claims is kept: the default expiresIn does not replace it')
   const withNull = JSON.parse(Buffer.from(signDaprJwt({ exp: 2_000_000_000 }, { key: HS_SECRET, expiresIn: null }).split('.')[1] as string, 'base64url').toString())
   t.equal(withNull.exp, 2_000_000_000, 'and with expiresIn: null')
-  t.throws(() => signDaprJwt({ exp: 'soon' }, { key: HS_SECRET }), { message: 'Invalid fastify-dapr-token-auth options: signDaprJwt: the claims: The exp claim must be a positive integer.' })
+  t.throws(() => signDaprJwt({ exp: 'soon' }, { key: HS_SECRET }), { message: 'Invalid fastify-dapr-token-auth options: signDaprJwt: the claims: exp must be a whole number of seconds since the epoch, above 0 (RFC 7519), not a string' })
   const expired = JSON.parse(Buffer.from(signDaprJwt({}, { key: HS_SECRET, expiresIn: -60 }).split('.')[1] as string, 'base64url').toString())
   t.equal(expired.exp - expired.iat, -60, 'a negative expiresIn: already expired, for tests of the refusal')
   t.notOk('exp' in JSON.parse(Buffer.from(signDaprJwt({}, { key: HS_SECRET, expiresIn: null }).split('.')[1] as string, 'base64url').toString()), 'expiresIn: null: no exp')
   t.match(signDaprJwt({}, { key: createSecretKey(Buffer.from(HS_SECRET)) }).length, Number)
   const secretObject = signDaprJwt({}, { key: { kty: 'oct', k: Buffer.from(HS_SECRET).toString('base64url') }, algorithm: 'HS384' })
   t.equal(JSON.parse(Buffer.from(secretObject.split('.')[0] as string, 'base64url').toString()).alg, 'HS384')
+})
+
+test('signDaprJwt refuses an exp, nbf or iat that is not a whole number of seconds above 0 (an exp of 0 would make a token that never expires)', async t => {
+  const rule = 'must be a whole number of seconds since the epoch, above 0 (RFC 7519), not'
+  const cases: Array<[Record<string, unknown>, string]> = [
+    [{ exp: 0 }, `exp ${rule} 0`],
+    [{ nbf: 0 }, `nbf ${rule} 0`],
+    [{ iat: 0 }, `iat ${rule} 0`],
+    [{ exp: -1 }, `exp ${rule} a negative number`],
+    [{ nbf: 1.5 }, `nbf ${rule} a fraction`],
+    [{ exp: Infinity }, `exp ${rule} a number that is not finite`],
+    [{ iat: Number.NaN }, `iat ${rule} a number that is not finite`],
+    [{ nbf: null }, `nbf ${rule} null`],
+    [{ exp: [2_000_000_000] }, `exp ${rule} an array`],
+    [{ iat: { at: 1 } }, `iat ${rule} an object`],
+    [{ exp: '2000000000' }, `exp ${rule} a string`]
+  ]
+  for (const [claims, message] of cases) {
+    t.throws(() => signDaprJwt(claims, { key: HS_SECRET }), DaprTokenOptionsError, message)
+    t.throws(() => signDaprJwt(claims, { key: HS_SECRET, expiresIn: null }), { code: 'FST_DAPR_TOKEN_OPTIONS', message: `Invalid fastify-dapr-token-auth options: signDaprJwt: the claims: ${message}` }, message)
+  }
+  const payload = JSON.parse(Buffer.from(signDaprJwt({ exp: 1, nbf: 1, iat: 1 }, { key: HS_SECRET }).split('.')[1] as string, 'base64url').toString())
+  t.same([payload.exp, payload.nbf, payload.iat], [1, 1, 1], '1 is the smallest accepted, kept as given')
 })
 
 test('fastify.verifyDaprToken on one route with a JWT: done(error) with the JWT code, credential set on success', async t => {

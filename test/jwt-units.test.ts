@@ -137,6 +137,36 @@ test('verified cache: LRU bound, expiry and key version', async t => {
   t.equal(cache.size, 0)
 })
 
+test('verified cache: a hit gives its entry a second chance at eviction, and the oldest unused entry goes', async t => {
+  const cache = new VerifiedCache(2)
+  const credential = { kind: 'jwt' as const, claims: {} }
+  cache.set('a', credential, 1000, undefined)
+  cache.set('b', credential, 1000, undefined)
+  t.ok(cache.get('a', 0, undefined), 'a used')
+  cache.set('c', credential, 1000, undefined)
+  t.equal(cache.get('b', 0, undefined), undefined, 'b, unused, went though a is older')
+  t.ok(cache.get('a', 0, undefined) !== undefined && cache.get('c', 0, undefined) !== undefined, 'a and c kept')
+  cache.set('d', credential, 1000, undefined)
+  t.equal(cache.size, 2, 'every entry used: one still goes, never the new one')
+  t.equal(cache.get('a', 0, undefined), undefined, 'a, the oldest, once every second chance is spent')
+  t.ok(cache.get('c', 0, undefined) !== undefined && cache.get('d', 0, undefined) !== undefined)
+})
+
+test('verified cache: tokens that share the tail the map is keyed by are told apart by the whole token', async t => {
+  const cache = new VerifiedCache(4)
+  const first = { kind: 'jwt' as const, claims: { sub: 'first' } }
+  const second = { kind: 'jwt' as const, claims: { sub: 'second' } }
+  const tail = '.' + 'S'.repeat(43)
+  cache.set('header.first' + tail, first, 1000, undefined)
+  t.equal(cache.get('header.first' + tail, 0, undefined)?.credential, first)
+  t.equal(cache.get('header.other' + tail, 0, undefined), undefined, 'same tail, another token: a miss')
+  t.equal(cache.get('header.first' + tail, 0, undefined)?.credential, first, 'and the entry stays')
+  cache.set('header.second' + tail, second, 1000, undefined)
+  t.equal(cache.size, 1, 'the later token takes the slot')
+  t.equal(cache.get('header.second' + tail, 0, undefined)?.credential, second)
+  t.equal(cache.get('header.first' + tail, 0, undefined), undefined, 'the earlier one is verified again')
+})
+
 test('resolver mode reads alg before asking for a key: none, absent or odd algs never reach the resolver', async t => {
   let calls = 0
   const verifier = jwtVerifier({ key: () => { calls++; return HS_SECRET }, algorithms: ['HS256'] }, 'dapr-api-token')

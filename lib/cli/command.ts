@@ -1,5 +1,7 @@
 import type { ParseArgsConfig } from 'node:util'
-import type { CliIo } from './io.js'
+import { ALL_ALGORITHMS } from '../jwt/algorithms.js'
+import type { JwtAlgorithm } from '../jwt/types.js'
+import { CliError, type CliIo } from './io.js'
 
 export type OptionSpecs = NonNullable<ParseArgsConfig['options']>
 
@@ -17,6 +19,9 @@ export interface Command {
   /** Resolves to the exit code; throws `CliError` for bad usage or input. */
   run (values: OptionValues, io: CliIo): Promise<number>
 }
+
+/** Every JWS algorithm `--alg` takes (sign and verify), in the order help and errors list them. */
+export const ALGORITHMS = [...ALL_ALGORITHMS] as readonly JwtAlgorithm[]
 
 /** Reads an optional string option. */
 export function stringOption (values: OptionValues, name: string): string | undefined {
@@ -41,4 +46,19 @@ export interface VerifyMode {
   readonly help: string
   selects (values: OptionValues): boolean
   run (values: OptionValues, io: CliIo): Promise<number>
+}
+
+/**
+ * An option whose value must be one of `choices`. A wrong value is not printed back: it may be a
+ * secret pasted in the wrong place, and the choices say all there is to say.
+ */
+export function choiceOption<T extends string> (values: OptionValues, name: string, choices: readonly T[]): T | undefined {
+  const value = stringOption(values, name)
+  if (value !== undefined) checkChoice(name, value, choices)
+  return value as T | undefined
+}
+
+/** Throws the usage error for a value of `--name` that is none of `choices` (never showing it). */
+export function checkChoice<T extends string> (name: string, value: string, choices: readonly T[]): asserts value is T {
+  if (!(choices as readonly string[]).includes(value)) throw new CliError(`--${name} must be one of ${choices.join(', ')}`)
 }

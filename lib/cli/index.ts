@@ -16,7 +16,8 @@ const BIN = 'fastify-dapr-token-auth'
 /** Every command, in the order `--help` lists them. A new command is one more entry. */
 export const COMMANDS: readonly Command[] = [generate, fingerprint, verify, sign]
 
-const EXIT_HELP = `Exit status: ${EXIT.ok} success, ${EXIT.refused} token refused (verify), ${EXIT.usage} bad usage or unusable input.`
+const EXIT_HELP = `Exit status: ${EXIT.ok} success, ${EXIT.refused} token refused (verify), ${EXIT.usage} bad usage or unusable input,\n` +
+  `${EXIT.output} standard output could not be written.`
 
 function version (): string {
   // dist/cli/index.js and lib/cli/index.ts both sit two levels below package.json.
@@ -30,7 +31,8 @@ function usage (): string {
 Commands:
 ${COMMANDS.map(command => `  ${command.name.padEnd(width)}  ${command.summary}`).join('\n')}
 
-Run \`${BIN} <command> --help\` for a command's options. ${EXIT_HELP}
+Run \`${BIN} <command> --help\` for a command's options.
+${EXIT_HELP}
 `
 }
 
@@ -120,5 +122,34 @@ function isParseArgsError (error: unknown): error is Error {
 
 /** The bin's entry: runs with the real process and sets its exit code (stdout is drained first). */
 export async function main (proc: NodeJS.Process = process): Promise<void> {
-  proc.exitCode = await run(proc.argv.slice(2), processIo(proc))
+  const outputFailure = watchOutput(proc)
+  const code = await run(proc.argv.slice(2), processIo(proc))
+  const failure = await outputFailure()
+  if (failure === undefined) {
+    proc.exitCode = code
+    return
+  }
+  // The result never arrived (a full disk, a closed pipe): not the command's own outcome. Never
+  // what was being written, which may be a token.
+  proc.stderr.write(`${BIN}: cannot write to standard output (${failure})\n`)
+  proc.exitCode = EXIT.output
+}
+
+/**
+ * Listens for write errors on stdout and stderr: unheard, one is an uncaught 'error' event, a stack
+ * trace and exit code 1, which says "token refused". Returns a function resolving, once every
+ * write so far has finished, to the first stdout error's code, or `undefined` when all went out.
+ */
+function watchOutput (proc: NodeJS.Process): () => Promise<string | undefined> {
+  let failure: string | undefined
+  const record = (error: NodeJS.ErrnoException): void => { failure ??= error.code ?? error.name }
+  proc.stdout.on('error', record)
+  // A failing stderr leaves nowhere to report anything: the exit code still says what happened.
+  proc.stderr.on('error', () => {})
+  return async () => {
+    // Writes finish in order: this one's callback comes after every earlier write's outcome, and
+    // the turn after it, after the 'error' event a failed one emits.
+    await new Promise<void>(resolve => { proc.stdout.write('', () => { setImmediate(resolve) }) })
+    return failure
+  }
 }

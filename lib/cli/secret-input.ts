@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { parseTokenLines } from '../keys/file.js'
-import { CliError, type CliIo } from './io.js'
+import { CliError, InputTooLargeError, MAX_INPUT_TEXT, type CliIo } from './io.js'
 
 /**
  * Where a secret comes from on the command line. Never from argv itself: arguments are visible to
@@ -36,6 +36,31 @@ function fileWhere (path: string): string {
   return path.includes('/') && directory !== '/' && existsSync(directory) ? `file ${path}` : 'the file named (its path not shown: it may be a secret)'
 }
 
+/** Input past the limit: reading stopped there, and nothing of it is used. */
+function tooLarge (label: string, where: string): CliError {
+  return new CliError(`the ${label} from ${where} is larger than ${MAX_INPUT_TEXT}: reading stopped there (a token, secret, PEM key or JWKS is far smaller)`)
+}
+
+/** Reads a file through `io`, a failure told as a usage error naming it. */
+async function readFileOrFail (io: CliIo, file: string, label: string): Promise<string> {
+  try {
+    return await io.readFile(file)
+  } catch (error) {
+    if (error instanceof InputTooLargeError) throw tooLarge(label, fileWhere(file))
+    throw new CliError(`cannot read the ${label} from ${fileWhere(file)}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+  }
+}
+
+async function readStdinOrFail (io: CliIo, label: string): Promise<string> {
+  try {
+    return await io.readStdin()
+  } catch (error) {
+    // Any other failure is unexpected, and reported as such.
+    if (error instanceof InputTooLargeError) throw tooLarge(label, 'standard input')
+    throw error
+  }
+}
+
 /**
  * Reads one secret, trimmed the way the plugin trims configured tokens (a Secret written with
  * `echo` ends in a newline). `label` names it in errors; the value never appears in one. `multiline` is for PEM keys; a token or
@@ -49,11 +74,7 @@ export async function readSecret (io: CliIo, source: SecretSource, label: string
   let where: string
   if (source.file !== undefined) {
     where = fileWhere(source.file)
-    try {
-      raw = await io.readFile(source.file)
-    } catch (error) {
-      throw new CliError(`cannot read the ${label} from ${where}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`)
-    }
+    raw = await readFileOrFail(io, source.file, label)
   } else if (source.env !== undefined) {
     // A secret pasted where its variable's name belongs must not be printed back.
     if (!ENV_NAME.test(source.env)) throw new CliError(`the ${label}: the environment variable name given is not a name (not shown: it may be a secret)`)
@@ -66,7 +87,7 @@ export async function readSecret (io: CliIo, source: SecretSource, label: string
       throw new CliError(`pipe the ${label} into standard input (for example \`printenv APP_API_TOKEN | ...\`), or use --file or --env`)
     }
     where = 'standard input'
-    raw = await io.readStdin()
+    raw = await readStdinOrFail(io, label)
   }
   const value = raw.trim()
   if (value === '') throw new CliError(`the ${label} from ${where} is empty`)
@@ -86,15 +107,10 @@ export async function readPresentedToken (io: CliIo, file: string | undefined, e
 /**
  * The tokens in a file read exactly as `fromFile` reads it (its own parser): one per line, blank
  * lines, surrounding whitespace, CRLF and a BOM ignored. At least one, else a usage error.
+ * `label` names what the file holds (`token`, `configured tokens`).
  */
 export async function readTokenFile (io: CliIo, file: string, label: string): Promise<string[]> {
-  let raw: string
-  try {
-    raw = await io.readFile(file)
-  } catch (error) {
-    throw new CliError(`cannot read the ${label} from ${fileWhere(file)}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`)
-  }
-  const tokens = parseTokenLines(raw)
-  if (tokens.length === 0) throw new CliError(`the ${label} from ${fileWhere(file)} is empty`)
+  const tokens = parseTokenLines(await readFileOrFail(io, file, label))
+  if (tokens.length === 0) throw new CliError(`${fileWhere(file)} holds no ${label}: it is empty or blank`)
   return tokens
 }

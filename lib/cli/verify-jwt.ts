@@ -1,13 +1,15 @@
 import type { FastifyRequest } from 'fastify'
 import { refusalError } from '../errors.js'
+import { isHmac } from '../jwt/algorithms.js'
 import { decodeObject } from '../jwt/decode.js'
-import { fromJwks, type JwksResolver } from '../jwt/jwks.js'
+import { fromJwks } from '../jwt/jwks.js'
 import { prepareKey, SHORT_SECRET } from '../jwt/keys.js'
 import type { DaprJwtOptions, JwtAlgorithm, JwtKey } from '../jwt/types.js'
 import { resolveOptions } from '../options.js'
 import type { TokenVerifier } from '../verifier.js'
-import { listOption, stringOption, type VerifyMode } from './command.js'
-import { CliError, EXIT } from './io.js'
+import { ALGORITHMS, checkChoice, listOption, stringOption, type OptionValues, type VerifyMode } from './command.js'
+import { CliError, EXIT, type CliIo } from './io.js'
+import { isJwks, readJwks, type JwksFile } from './jwks-file.js'
 import { readPresentedToken, readSecret } from './secret-input.js'
 
 const KEY_OPTIONS = ['jwt-secret-file', 'jwt-secret-env', 'jwt-key-file', 'jwks-url'] as const
@@ -15,28 +17,68 @@ const KEY_OPTIONS = ['jwt-secret-file', 'jwt-secret-env', 'jwt-key-file', 'jwks-
 /** A request as the verifier sees it: no headers beyond the token, which it is handed directly. */
 const CLI_REQUEST = { headers: {}, raw: { rawHeaders: [] }, method: 'GET', url: '/', routeOptions: { config: {} } } as unknown as FastifyRequest
 
+/** The key a token is checked against, from whichever key option was given. */
+interface KeyChoice {
+  readonly key: DaprJwtOptions['key']
+  /** The algorithms allowed without --alg; none: the one the key implies. */
+  readonly defaults?: readonly JwtAlgorithm[]
+  /** A JWKS, whose public keys never verify an HMAC token. */
+  readonly jwks?: boolean
+  /** Explains an unknown `kid` (a JWKS file knows its ids). */
+  readonly explainUnknown?: JwksFile['explainUnknown']
+  /** Aborts a JWKS fetch still in flight once the check is done. */
+  readonly release?: () => void
+}
+
 /**
- * `--jwt-key-file`: a PEM public key, or a JWK as JSON. Anything else would reach the plugin as
- * text and be taken as an HMAC secret: an HMAC secret has its own flag, so here it is a mistake.
+ * `--jwt-key-file`: a PEM public key, a JWK or a JWKS document as JSON. Anything else would reach
+ * the plugin as text and be taken as an HMAC secret: an HMAC secret has its own flag, so here it is
+ * a mistake.
  */
-function parseKeyFile (text: string): JwtKey {
+function parseKeyFile (text: string): KeyChoice {
   let key: JwtKey = text
   if (text.startsWith('{')) {
+    let parsed: unknown
     try {
-      key = JSON.parse(text) as JwtKey
+      parsed = JSON.parse(text)
     } catch {
-      throw new CliError('the --jwt-key-file holds neither a PEM key nor a JWK in JSON')
+      throw new CliError('the --jwt-key-file holds neither a PEM key nor a JWK or JWKS in JSON')
     }
+    if (isJwks(parsed)) {
+      const jwks = readJwks(parsed)
+      return { key: jwks.resolver, defaults: jwks.algorithms, jwks: true, explainUnknown: jwks.explainUnknown }
+    }
+    key = parsed as JwtKey
   }
   // A secret (an `oct` JWK, or text that is no key and would become one, however short): not here.
   const prepared = prepareKey(key)
   if (typeof prepared === 'string' ? prepared === SHORT_SECRET : prepared.hmac) {
-    throw new CliError('the --jwt-key-file holds no public key (PEM, base64 or hex DER) and no public JWK; for an HMAC secret use --jwt-secret-file')
+    throw new CliError('the --jwt-key-file holds no public key (PEM, base64 or hex DER), public JWK or JWKS; for an HMAC secret use --jwt-secret-file')
   }
-  return key
+  return { key }
 }
 
-/** JWT verification with the plugin's `jwt` option: a secret, a public key or JWK, or a JWKS endpoint. */
+async function keyChoice (values: OptionValues, io: CliIo): Promise<KeyChoice> {
+  const url = stringOption(values, 'jwks-url')
+  if (url !== undefined) {
+    const jwks = fromJwksOrFail(url)
+    return { key: jwks, jwks: true, release: () => jwks.close() }
+  }
+  const keyFile = stringOption(values, 'jwt-key-file')
+  if (keyFile !== undefined) return parseKeyFile(await readSecret(io, { file: keyFile }, 'JWT key', { multiline: true }))
+  const secret = await readSecret(io, { file: stringOption(values, 'jwt-secret-file'), env: stringOption(values, 'jwt-secret-env') }, 'JWT secret')
+  // A secret is one only when pinned to HMAC (the plugin's rule): HS256 unless --alg says otherwise.
+  return { key: secret, defaults: ['HS256'] }
+}
+
+/** --alg, each one of the algorithms there are (never shown back: it may be a secret). */
+function algorithmsOption (values: OptionValues): JwtAlgorithm[] {
+  const algorithms = listOption(values, 'alg')
+  for (const algorithm of algorithms) checkChoice('alg', algorithm, ALGORITHMS)
+  return algorithms as JwtAlgorithm[]
+}
+
+/** JWT verification with the plugin's `jwt` option: a secret, a public key, JWK or JWKS file, or a JWKS endpoint. */
 export const jwtMode: VerifyMode = {
   name: 'jwt',
   options: {
@@ -52,7 +94,8 @@ export const jwtMode: VerifyMode = {
   help: `JWT (the plugin's \`jwt\` option), with one of:
       --jwt-secret-file PATH  an HMAC secret in a file
       --jwt-secret-env NAME   an HMAC secret in an environment variable
-      --jwt-key-file PATH     a PEM public key, or a JWK as JSON
+      --jwt-key-file PATH     a PEM public key, a JWK as JSON, or a JWKS document ({"keys": [...]}):
+                              its key is picked by the token's kid (default --alg: what its keys imply)
       --jwks-url URL          a JWKS endpoint (https, or http on the loopback interface)
     and, to check as your plugin options do:
       --alg ALG               allowed algorithm (repeatable; default: what the key implies)
@@ -61,26 +104,18 @@ export const jwtMode: VerifyMode = {
   async run (values, io) {
     const given = KEY_OPTIONS.filter(name => values[name] !== undefined)
     if (given.length > 1) throw new CliError(`give one JWT key source, not ${given.map(name => `--${name}`).join(' and ')}`)
+    const algorithms = algorithmsOption(values)
     const token = await readPresentedToken(io, stringOption(values, 'file'), stringOption(values, 'env'))
-    let key: DaprJwtOptions['key']
-    // A JWKS resolver aborts anything still in flight once the check is done.
-    let release = (): void => {}
-    const url = stringOption(values, 'jwks-url')
-    const keyFile = stringOption(values, 'jwt-key-file')
-    if (url !== undefined) {
-      const jwks = fromJwksOrFail(url)
-      release = () => jwks.close()
-      key = jwks
-    } else if (keyFile !== undefined) {
-      key = parseKeyFile(await readSecret(io, { file: keyFile }, 'JWT key', { multiline: true }))
-    } else {
-      key = await readSecret(io, { file: stringOption(values, 'jwt-secret-file'), env: stringOption(values, 'jwt-secret-env') }, 'JWT secret')
+    const choice = await keyChoice(values, io)
+    const { release = () => {} } = choice
+    const hmac = algorithms.find(isHmac)
+    if (choice.jwks === true && hmac !== undefined) {
+      release()
+      throw new CliError(`--alg ${hmac}: a JWKS holds public keys, which never verify an HMAC (HS*) token; name the algorithm(s) your issuer signs with, for example --alg RS256`)
     }
-    const algorithms = listOption(values, 'alg') as JwtAlgorithm[]
     const jwt: DaprJwtOptions = {
-      key,
-      // A secret is one only when pinned to HMAC (the plugin's rule): HS256 unless --alg says otherwise.
-      ...(algorithms.length > 0 ? { algorithms } : url === undefined && keyFile === undefined ? { algorithms: ['HS256'] } : {}),
+      key: choice.key,
+      ...(algorithms.length > 0 ? { algorithms } : choice.defaults === undefined ? {} : { algorithms: choice.defaults }),
       ...optionalClaim('issuer', stringOption(values, 'iss')),
       ...optionalClaim('audience', stringOption(values, 'aud')),
       ...optionalClaim('subject', stringOption(values, 'sub'))
@@ -98,7 +133,7 @@ export const jwtMode: VerifyMode = {
     release()
     if (typeof outcome === 'string') {
       const error = refusalError(outcome)
-      io.stdout(`refused: ${error.message} (${error.code})${hint(outcome, token, jwt, algorithms.length > 0)}\n`)
+      io.stdout(`refused: ${error.message} (${error.code})${hint(outcome, token, jwt, algorithms.length > 0, choice.explainUnknown)}\n`)
       return EXIT.refused
     }
     io.stdout(`valid: JWT accepted; claims ${JSON.stringify((outcome as { claims: unknown }).claims)}\n`)
@@ -111,9 +146,10 @@ export const jwtMode: VerifyMode = {
  * of `iss`/`aud`/`sub` did not match. From the token's claims as sent (the signature has been
  * checked by then for a claim refusal); never the token itself.
  */
-function hint (reason: string, token: string, jwt: DaprJwtOptions, algGiven: boolean): string {
-  // A refusal for the algorithm or a claim comes after both parts decoded.
+function hint (reason: string, token: string, jwt: DaprJwtOptions, algGiven: boolean, explainUnknown: KeyChoice['explainUnknown']): string {
+  // A refusal for the algorithm, the key or a claim comes after both parts decoded.
   const [header, payload] = token.split('.', 2).map(part => decodeObject(part) as Record<string, unknown>) as [Record<string, unknown>, Record<string, unknown>]
+  if (reason === 'unknownKey') return explainUnknown === undefined ? '' : `: ${explainUnknown({ header })}`
   if (reason === 'algorithm') {
     const allowed = algGiven ? (jwt.algorithms as readonly string[]).join(', ') : `${jwt.algorithms?.join(', ') ?? 'the one the key implies'} by default (pass --alg to allow another the key fits)`
     return `: the token says alg ${JSON.stringify(header.alg)}; allowed: ${allowed}`
@@ -154,11 +190,26 @@ function optionalClaim<K extends string> (name: K, value: string | undefined): P
   return value === undefined ? {} : { [name]: value } as Record<K, string>
 }
 
-function fromJwksOrFail (url: string): JwksResolver {
+/**
+ * The plugin's option names in its messages, told as this command's flags, and hints about options
+ * the command does not have (`allowHttp`, `headers`) dropped.
+ */
+const CLI_WORDING: ReadonlyArray<readonly [string, string]> = [
+  ['`algorithms: [\'HS256\']`', '--alg HS256'],
+  ['`jwt.algorithms`', '--alg'],
+  [', or with allowHttp)', ')'],
+  [': send them with `headers`', '']
+]
+
+function cliWording (message: string): string {
+  return CLI_WORDING.reduce((text, [plugin, cli]) => text.replace(plugin, cli), message)
+}
+
+function fromJwksOrFail (url: string): ReturnType<typeof fromJwks> {
   try {
     return fromJwks({ url })
   } catch (error) {
-    throw new CliError((error as Error).message)
+    throw new CliError(cliWording((error as Error).message))
   }
 }
 
@@ -171,6 +222,6 @@ function optionsOrFail (jwt: DaprJwtOptions): TokenVerifier {
     if (message.includes('`jwt.algorithms` is required')) {
       throw new CliError('--jwks-url needs --alg: name the algorithm(s) your issuer signs with, for example --alg RS256')
     }
-    throw new CliError(message)
+    throw new CliError(cliWording(message))
   }
 }

@@ -1,11 +1,12 @@
 import { buildKeySet, matchToken } from '../compare.js'
 import { fingerprint } from '../fingerprint.js'
-import { listOption, stringOption, type Command, type OptionSpecs, type OptionValues, type VerifyMode } from './command.js'
+import { choiceOption, listOption, stringOption, type Command, type OptionSpecs, type OptionValues, type VerifyMode } from './command.js'
 import { CliError, EXIT, type CliIo } from './io.js'
 import { ARGV_WARNING, readPresentedToken, readSecret, readTokenFile } from './secret-input.js'
 import { jwtMode } from './verify-jwt.js'
 
 const ROLE_ENV = { app: 'APP_API_TOKEN', sidecar: 'DAPR_API_TOKEN' } as const
+const ROLES = ['app', 'sidecar'] as const
 
 const shared: VerifyMode = {
   name: 'shared',
@@ -18,11 +19,14 @@ const shared: VerifyMode = {
       --expected-file PATH   a file of valid tokens, read as fromFile reads it: one per line
                              (repeatable: rotation)
       --expected-env NAME    an environment variable holding a valid token (repeatable)
-      --role app|sidecar     without --expected-*: read APP_API_TOKEN (app, default) or DAPR_API_TOKEN`,
+      --role app|sidecar     without --expected-*: read APP_API_TOKEN (app, default) or DAPR_API_TOKEN
+                             (beside --expected-* it would be ignored, so it is a usage error)`,
   selects: () => true,
   async run (values, io) {
+    // Options are checked before any input is read: a usage error first, whatever stdin holds.
+    const sources = expectedSources(values)
     const presented = await readPresentedToken(io, stringOption(values, 'file'), stringOption(values, 'env'))
-    const expected = await readExpected(values, io)
+    const expected = await readExpected(sources, io)
     const set = buildKeySet(expected)
     const index = matchToken(presented, set)
     if (index !== -1) {
@@ -39,12 +43,20 @@ const shared: VerifyMode = {
 /** Verification modes in order of precedence: the first whose options are present runs; `shared` is the fallback. */
 export const VERIFY_MODES: readonly VerifyMode[] = [jwtMode, shared]
 
-async function readExpected (values: OptionValues, io: CliIo): Promise<string[]> {
+/** Where the configured tokens are read from: the --expected-* options, or the role's variable. */
+function expectedSources (values: OptionValues): { files: string[], envs: string[] } {
   const files = listOption(values, 'expected-file')
   const envs = listOption(values, 'expected-env')
-  const role = stringOption(values, 'role') ?? 'app'
-  if (role !== 'app' && role !== 'sidecar') throw new CliError(`--role must be app or sidecar, not ${JSON.stringify(role)}`)
-  if (files.length === 0 && envs.length === 0) envs.push(ROLE_ENV[role])
+  const role = choiceOption(values, 'role', ROLES)
+  if (files.length === 0 && envs.length === 0) return { files, envs: [ROLE_ENV[role ?? 'app']] }
+  if (role !== undefined) {
+    // It only picks the variable read when no token is named: beside --expected-* it would be ignored.
+    throw new CliError(`--role has no effect with --expected-${files.length > 0 ? 'file' : 'env'}: it only picks the variable read without them (${ROLE_ENV.app} or ${ROLE_ENV.sidecar})`)
+  }
+  return { files, envs }
+}
+
+async function readExpected ({ files, envs }: { files: string[], envs: string[] }, io: CliIo): Promise<string[]> {
   const tokens: string[] = []
   for (const file of files) tokens.push(...await readTokenFile(io, file, 'configured tokens'))
   for (const env of envs) tokens.push(await readSecret(io, { env }, 'configured token'))

@@ -15,9 +15,9 @@ export interface SignDaprJwtOptions {
   algorithm?: JwtAlgorithm
   /** The `kid` header, for a verifier that picks keys by id (JWKS). */
   kid?: string
-  /** Seconds until `exp`. Default 300; `null` for no `exp`. */
+  /** Seconds from `iat` (now, unless the claims set one) to `exp`. Default 300; `null` for no `exp`. */
   expiresIn?: number | null
-  /** Seconds until `nbf`. */
+  /** Seconds from `iat` to `nbf`. */
   notBefore?: number
   issuer?: string
   audience?: string | string[]
@@ -27,8 +27,9 @@ export interface SignDaprJwtOptions {
 /**
  * Mints a signed JWT for tests, docs and tools (`iat` set, `exp` five minutes ahead by default).
  * Not for production issuers: those have their own. Throws `FST_DAPR_TOKEN_OPTIONS` for a key it
- * cannot sign with, an algorithm that does not fit the key, or an option it does not know or cannot
- * use. A secret given as text is trimmed, as the verifier trims it.
+ * cannot sign with, an algorithm that does not fit the key, an option it does not know or cannot
+ * use, or an `exp`, `nbf` or `iat` claim that is not a whole number of seconds above 0. A secret
+ * given as text is trimmed, as the verifier trims it.
  */
 export function signDaprJwt (claims: Record<string, unknown>, options: SignDaprJwtOptions): string {
   if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) fail('the claims must be an object, such as { sub: \'me\' }')
@@ -36,6 +37,8 @@ export function signDaprJwt (claims: Record<string, unknown>, options: SignDaprJ
   checkOptionNames(options, SIGN_OPTION_NAMES, { source: 'signDaprJwt' })
   checkInputs(options)
   checkConflicts(claims, options)
+  const problem = timeClaimProblem(claims)
+  if (problem !== undefined) fail(`the claims: ${problem}`)
   // An `exp` in the claims is the expiry: the default `expiresIn` does not replace it.
   const { key, algorithm, kid, expiresIn = claims.exp === undefined ? 300 : null, notBefore, issuer, audience, subject } = options
   const [material, fits] = signingKey(key)
@@ -58,12 +61,38 @@ export function signDaprJwt (claims: Record<string, unknown>, options: SignDaprJ
     aud: audience,
     sub: subject
   })
-  try {
-    return sign({ ...claims })
-  } catch (error) {
-    // fast-jwt's own check of the claims it reads (`exp`, `nbf` as whole seconds).
-    fail(`the claims: ${(error as Error).message}`)
+  return sign({ ...claims })
+}
+
+/** The registered claims that count seconds since the epoch (RFC 7519 section 4.1.4 to 4.1.6). */
+const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const
+
+/**
+ * Why an `exp`, `nbf` or `iat` in `claims` would not mean what it says, or `undefined` when each one
+ * present is a whole number of seconds above 0. fast-jwt reads an `exp` or `nbf` of 0 as none (and
+ * an `exp` in the claims stops the default expiry), so `exp: 0` would mint a token that never
+ * expires. The one rule for `signDaprJwt` and the CLI's `sign`; the value itself is never shown.
+ */
+export function timeClaimProblem (claims: Readonly<Record<string, unknown>>): string | undefined {
+  for (const name of TIME_CLAIMS) {
+    const value = claims[name]
+    if (value !== undefined && !(Number.isInteger(value) && (value as number) > 0)) {
+      return `${name} must be a whole number of seconds since the epoch, above 0 (RFC 7519), not ${describeTime(value)}`
+    }
   }
+  return undefined
+}
+
+/** What a refused time claim is, in words that cannot carry a secret. */
+function describeTime (value: unknown): string {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return 'a number that is not finite'
+    if (!Number.isInteger(value)) return 'a fraction'
+    return value === 0 ? '0' : 'a negative number'
+  }
+  if (value === null) return 'null'
+  const type = Array.isArray(value) ? 'array' : typeof value
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`
 }
 
 /** Claims that an option also sets: fast-jwt would let the option win in silence. */
