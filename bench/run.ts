@@ -181,11 +181,14 @@ async function measureAlone (scenario: HttpScenario): Promise<Measured> {
  * each under its own load over the same window. The kernel shares the core between two busy
  * processes equally, so their request counts stand in the inverse ratio of what a request costs
  * each, and a slow spell of the host slows both alike: plain Fastify against itself moved by 1-3%
- * this way, against 10-20% between rounds measured one after the other. What it also showed, and
- * is not yet explained: every hook costs more here than its micro-benchmark figure accounts for (a
- * bare \`===\` hook 0.95-0.97 of plain Fastify, this plugin with one static token 0.89), perhaps
- * because two processes taking turns on one core evict each other's caches, which costs a server
- * more the more code it runs; and once in a while one server got twice the other's share.
+ * this way, against 10-20% between rounds measured one after the other. Not the default: p99
+ * latency and req/s are those of a server sharing its core, and once in a while one server got
+ * twice the other's share (a median of 3 rounds absorbs one such round). What it shows: a hook
+ * costs over HTTP about twice its micro-benchmark figure (one static token: 0.97 of plain Fastify,
+ * about 0.4 us of 12 us, against 0.2 us alone; a bare \`===\` hook 0.99-1.00), likely because
+ * between two requests the rest of the server evicts the hook's code and data from the CPU caches.
+ * Earlier paired runs the same day put every hook lower (the bare \`===\` one at 0.95-0.97, one static
+ * token at 0.89), which has not been reproduced since.
  */
 async function measurePair (scenario: HttpScenario): Promise<{ row: Measured, plain: Measured }> {
   const [reference, server] = await Promise.all([startServer(PLAIN), startServer(scenario)])
