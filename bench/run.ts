@@ -45,10 +45,18 @@ const SCENARIOS = ONLY_ROWS === undefined ? HTTP_SCENARIOS : HTTP_SCENARIOS.filt
  */
 const PAIRED = process.env.BENCH_HTTP_PAIRED === '1'
 const PLAIN = HTTP_SCENARIOS.find(scenario => scenario.name === 'plain') as HttpScenario
-/** What a round measures: every row, plain Fastify first; or, paired, every other row beside it. */
-const MEASURED = PAIRED ? SCENARIOS.filter(scenario => scenario !== PLAIN) : SCENARIOS
+/** Every row but plain Fastify, the one they are compared with. */
+const OTHERS = SCENARIOS.filter(scenario => scenario !== PLAIN)
+/**
+ * Measured alone, one after the other, plain Fastify runs before the first row, after every this
+ * many rows and after the last: the host's speed drifts over a round by more than a hook costs, so
+ * each row is compared with plain Fastify measured next to it in time (`plainAt`).
+ */
+const PLAIN_EVERY = 4
+/** Load windows per round: every other row, plus (alone) plain Fastify's; paired, plain runs beside each row. */
+const WINDOWS = PAIRED ? OTHERS.length : OTHERS.length + Math.ceil(OTHERS.length / PLAIN_EVERY) + 1
 const WARMUP_S = 1
-const DURATION_S = Math.max(2, Math.min(5, Math.floor(HTTP_BUDGET_S / (MEASURED.length * ROUNDS)) - WARMUP_S))
+const DURATION_S = Math.max(2, Math.min(5, Math.floor(HTTP_BUDGET_S / (WINDOWS * ROUNDS)) - WARMUP_S))
 const DEADLINE_MS = 290_000
 const here = __dirname
 // Compiled to node_modules/.cache/fastify-dapr-token-auth-bench/bench/run.js.
@@ -204,16 +212,48 @@ async function measurePair (scenario: HttpScenario): Promise<{ row: Measured, pl
   }
 }
 
-/** Every row once, in the order given, each with the plain Fastify figures it is compared with. */
-async function measureRound (order: readonly HttpScenario[], round: number): Promise<Sample[]> {
-  const rows: Array<{ scenario: HttpScenario, row: Measured, plain?: Measured }> = []
-  for (const scenario of order) {
-    const entry: { scenario: HttpScenario, row: Measured, plain?: Measured } = PAIRED ? { scenario, ...await measurePair(scenario) } : { scenario, row: await measureAlone(scenario) }
+/**
+ * A round's windows: every other row, in an order rotated by the round; alone, with plain Fastify
+ * first, after every `PLAIN_EVERY` rows and last.
+ */
+function roundOrder (round: number): HttpScenario[] {
+  const rotated = OTHERS.map((_, i) => OTHERS[(i + round) % OTHERS.length] as HttpScenario)
+  if (PAIRED) return rotated
+  const order = [PLAIN]
+  rotated.forEach((scenario, i) => {
+    order.push(scenario)
+    if ((i + 1) % PLAIN_EVERY === 0 || i === rotated.length - 1) order.push(PLAIN)
+  })
+  return order
+}
+
+type Window = { scenario: HttpScenario, row: Measured, plain?: Measured }
+
+/**
+ * Plain Fastify's figures at window `at`, a row measured alone: between the plain windows either
+ * side of it, in proportion to where it stands between them (the host's drift taken as even over
+ * those few seconds).
+ */
+function plainAt (windows: readonly Window[], at: number): Measured {
+  let before = at
+  while ((windows[before] as Window).scenario !== PLAIN) before--
+  let after = at
+  while ((windows[after] as Window).scenario !== PLAIN) after++
+  const [early, late] = [(windows[before] as Window).row, (windows[after] as Window).row]
+  const share = after === before ? 0 : (at - before) / (after - before)
+  const between = (key: 'reqPerSec' | 'cpuUsPerReq' | 'p99Us'): number => early[key] + (late[key] - early[key]) * share
+  return { ...early, reqPerSec: between('reqPerSec'), cpuUsPerReq: between('cpuUsPerReq'), p99Us: between('p99Us') }
+}
+
+/** Every window of a round, in order, each row with the plain Fastify figures it is compared with. */
+async function measureRound (round: number): Promise<Sample[]> {
+  const windows: Window[] = []
+  for (const scenario of roundOrder(round)) {
+    const entry: Window = PAIRED ? { scenario, ...await measurePair(scenario) } : { scenario, row: await measureAlone(scenario) }
     console.error(`bench: round ${round + 1}/${ROUNDS} ${scenario.name}: ${Math.round(entry.row.reqPerSec)} req/s${entry.plain === undefined ? '' : ` beside plain Fastify's ${Math.round(entry.plain.reqPerSec)}`}, ${entry.row.cpuUsPerReq.toFixed(1)} us CPU/req`)
-    rows.push(entry)
+    windows.push(entry)
   }
-  const plainAlone = rows.find(entry => entry.scenario === PLAIN)?.row
-  return rows.map(({ scenario, row, plain }) => ({ scenario: scenario.name, round, ...row, plain: (plain ?? plainAlone) as Measured }))
+  return windows.map(({ scenario, row, plain }, at) => ({ scenario: scenario.name, round, ...row, plain: plain ?? plainAt(windows, at) }))
 }
 
 /**
@@ -345,10 +385,13 @@ function range (values: number[]): string {
   return `${Math.min(...values).toFixed(2)}-${Math.max(...values).toFixed(2)}`
 }
 
-const ALONE_HTTP_NOTE = `"vs plain" is req/s divided by plain Fastify's in the same round: median (lowest-highest).
-"added us" is server CPU microseconds per request above plain Fastify's in the same round
-(from the server process's own \`process.cpuUsage()\`), median. Throughput on this shared machine moves by about
-10% between rounds even for identical servers, so read ratios within their range; CPU per request is steadier.`
+const ALONE_HTTP_NOTE = `"vs plain" is req/s divided by plain Fastify's at the same point of the round: median
+(lowest-highest). Plain Fastify runs first, after every ${PLAIN_EVERY} rows and last in each round, and a row is
+compared with the figures of the plain windows either side of it, weighted by where it stands between
+them: the host's speed drifts over a round by more than a hook costs. "added us" is server CPU
+microseconds per request above plain Fastify's taken the same way (from the server process's own
+\`process.cpuUsage()\`), median. Identical servers still differ by a few % from one window to the next
+(plain Fastify again), so read ratios within their range.`
 
 const PAIRED_HTTP_NOTE = `Paired run (BENCH_HTTP_PAIRED=1): each row's server ran side by side with a plain Fastify server,
 both busy on the one server core over the same window. "req/s" and "p99 us" are each server's
@@ -382,7 +425,7 @@ machine on one day: compare rows within this file, not with other machines.
 - Code: commit ${commit()}
 - Versions: Node ${process.versions.node}, fastify ${version('fastify')}, fastify-dapr-token-auth ${version('../')}, ` +
     `@fastify/bearer-auth ${version('@fastify/bearer-auth')}, @fastify/jwt ${version('@fastify/jwt')}, fast-jwt ${version('fast-jwt')}, jose ${version('jose')}, autocannon ${version('autocannon')}
-- HTTP: ${ROUNDS} rounds, rows interleaved (each round rotates the order), ${DURATION_S} s per row after ${WARMUP_S} s of warm-up,
+- HTTP: ${ROUNDS} rounds, rows interleaved (each round rotates the order${PAIRED ? '' : `, plain Fastify again after every ${PLAIN_EVERY} rows`}), ${DURATION_S} s per row after ${WARMUP_S} s of warm-up,
   ${PAIRED ? `each row side by side with plain Fastify (both servers at once, ${CONNECTIONS} connections each)` : `${CONNECTIONS} connections`}, no pipelining, 127.0.0.1;
   ${hasTaskset ? `server${PAIRED ? 's' : ''} pinned to core ${SERVER_CORE}, autocannon to core ${LOAD_CORE} (taskset)` : 'no taskset: not pinned'};
   a fresh ${PAIRED ? 'pair of server processes' : 'server process'} per row and round, stopped by ${PAIRED ? 'their pids' : 'its pid'}.
@@ -447,8 +490,7 @@ async function main (): Promise<void> {
   const micro = await runMicro()
   const samples: Sample[] = []
   for (let round = 0; round < ROUNDS; round++) {
-    const order = MEASURED.map((_, i) => MEASURED[(i + round) % MEASURED.length] as HttpScenario)
-    samples.push(...await measureRound(order, round))
+    samples.push(...await measureRound(round))
   }
   const seconds = (Date.now() - started.getTime()) / 1000
   mkdirSync(outDir, { recursive: true })
