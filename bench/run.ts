@@ -15,11 +15,11 @@ function badSetting (message: string): never {
   process.exit(2)
 }
 
-function wholeSetting (name: string, fallback: number): number {
+/** Digits only: `Number` would also take ` 2`, `0x2` and `1e1`. */
+function wholeSetting (name: string, fallback: number, least = 1): number {
   const text = process.env[name]
   if (text === undefined) return fallback
-  const value = Number(text)
-  return Number.isInteger(value) && value >= 1 ? value : badSetting(`${name} must be a whole number of at least 1, not ${JSON.stringify(text)}`)
+  return /^\d+$/.test(text) && Number(text) >= least ? Number(text) : badSetting(`${name} must be a whole number of at least ${least}, not ${JSON.stringify(text)}`)
 }
 
 /** BENCH_HTTP_ROWS and BENCH_MICRO_ROWS: a comma-separated list of row names, each of which must exist. */
@@ -34,9 +34,13 @@ const ROUNDS = wholeSetting('BENCH_ROUNDS', 3)
 const CONNECTIONS = wholeSetting('BENCH_CONNECTIONS', 20)
 /** Seconds of HTTP load for the whole run, shared by all rows and rounds (so new rows keep it under 5 minutes). */
 const HTTP_BUDGET_S = wholeSetting('BENCH_HTTP_BUDGET', 200)
-/** BENCH_HTTP_ROWS=bare-eq,static-1: only those rows (and plain, the reference), reported on stdout, RESULTS.md untouched. */
+/** BENCH_HTTP_ROWS=bare-eq,static-1: only those rows (and plain, the reference); see `PARTIAL`. */
 const ONLY_ROWS = rowsSetting('BENCH_HTTP_ROWS', HTTP_SCENARIOS.map(scenario => scenario.name))
-rowsSetting('BENCH_MICRO_ROWS', MICRO_MODES.map(mode => mode.name))
+const ONLY_MICRO_ROWS = rowsSetting('BENCH_MICRO_ROWS', MICRO_MODES.map(mode => mode.name))
+/** Some rows only: the report is printed, and bench/RESULTS.md keeps the last full run. */
+const PARTIAL = ONLY_ROWS !== undefined || ONLY_MICRO_ROWS !== undefined
+// Read by the micro-benchmark processes; 0 leaves memory out.
+wholeSetting('BENCH_MEMORY_REQUESTS', 1_000_000, 0)
 if (!['0', '1', undefined].includes(process.env.BENCH_HTTP_PAIRED)) badSetting(`BENCH_HTTP_PAIRED must be 1 or 0, not ${JSON.stringify(process.env.BENCH_HTTP_PAIRED)}`)
 const SCENARIOS = ONLY_ROWS === undefined ? HTTP_SCENARIOS : HTTP_SCENARIOS.filter(scenario => scenario.name === 'plain' || ONLY_ROWS.includes(scenario.name))
 /**
@@ -473,7 +477,7 @@ ${micro.memory.map(row => `| ${String(row.label)} | ${String(row.rssBeforeMB)} M
 
 ${PAIRED ? PAIRED_HTTP_NOTE : ALONE_HTTP_NOTE}
 "p99 us" is the 99th percentile of the response times autocannon saw, in microseconds (its own
-latency table counts whole milliseconds), refusals included; median over the rounds.
+latency table counts whole milliseconds), refusals included; median over the row's windows.
 "bad" counts connection errors and responses with another status than the row expects (must be 0).
 
 | scenario | req/s | p99 us | server CPU us/req | vs plain | added us | bad |
@@ -496,7 +500,7 @@ async function main (): Promise<void> {
   mkdirSync(outDir, { recursive: true })
   writeFileSync(join(outDir, `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify({ micro, samples }, null, 2))
   const results = report(micro, samples, started, seconds, loadAtStart)
-  if (ONLY_ROWS !== undefined) {
+  if (PARTIAL) {
     process.stdout.write(results)
     return
   }

@@ -98,7 +98,35 @@ test('cache: a cached success is never used past the token\'s exp', async t => {
   t.equal(verifier.verify(token, {} as never), 'expired', 'the cache did not answer')
 })
 
-test('cache bounded: the least recently used token goes first; off with cache: false', async t => {
+test('cache: a hit whose asynchronous resolver answers after the token expired is refused as expired, over a real socket', async t => {
+  const token = signDaprJwt({}, { key: HS_SECRET, expiresIn: 60 })
+  const realNow = Date.now
+  t.teardown(() => { Date.now = realNow })
+  let slow = false
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(daprTokenAuth, {
+    jwt: {
+      algorithms: ['HS256'],
+      key: async () => {
+        // The resolver takes its time: by its answer, the token's exp (and the tolerance) have passed.
+        if (slow) Date.now = () => realNow() + 120_000
+        return HS_SECRET
+      }
+    }
+  })
+  app.get('/hello', async () => 'hello')
+  const base = await app.listen({ host: '127.0.0.1', port: 0 })
+  const first = await fetch(`${base}/hello`, { headers: { 'dapr-api-token': token } })
+  t.equal(first.status, 200, 'verified, and cached')
+  t.equal(await first.text(), 'hello')
+  slow = true
+  const late = await fetch(`${base}/hello`, { headers: { 'dapr-api-token': token } })
+  t.equal(late.status, 401)
+  t.same(await late.json(), { statusCode: 401, code: 'FST_DAPR_TOKEN_EXPIRED', error: 'Unauthorized', message: 'Expired Dapr API token' })
+})
+
+test('cache bounded: the token unused longest goes first (second chance); off with cache: false', async t => {
   const verifier = jwtVerifier({ key: () => HS_SECRET, algorithms: ['HS256'], cache: { max: 2, ttl: 60 } }, 'dapr-api-token')
   const request = {} as never
   const [a, b, c] = [1, 2, 3].map(n => signDaprJwt({ n }, { key: HS_SECRET })) as [string, string, string]

@@ -160,7 +160,9 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
   }
 
   function reuse (hit: CacheEntry, key: Resolved, token: string, version: number | undefined): VerifyOutcome {
-    if (sameKeyOrUnreadable(key, hit.key)) return hit.credential
+    // Read the clock again: an asynchronous resolver may answer after the entry's end (the token's
+    // `exp`, `iat + maxAge` or the TTL), and the token is then verified in full, its claims included.
+    if (sameKeyOrUnreadable(key, hit.key) && Date.now() < hit.until) return hit.credential
     // A token in the cache passed the shape check: the check decodes its signature part itself.
     return withKey(key, token, token.indexOf('.', token.indexOf('.') + 1), undefined, hit.decoded as DecodedJwt, version)
   }
