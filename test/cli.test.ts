@@ -9,36 +9,13 @@ import { createDecoder, createSigner, createVerifier } from 'fast-jwt'
 import { fingerprint as libFingerprint, signDaprJwt } from '../lib/index.js'
 import { listen } from './helpers/http.js'
 import { forgeHmac } from './helpers/jwt.js'
-import { CliError, EXIT, main, run, type CliIo } from '../lib/cli/index.js'
+import { CliError, EXIT, main } from '../lib/cli/index.js'
+import { cli, HELP_HINT } from './helpers/cli.js'
 import { explainMismatch } from '../lib/cli/verify.js'
 import { parseDuration } from '../lib/cli/sign.js'
 import { InputTooLargeError, MAX_INPUT_BYTES, processIo } from '../lib/cli/io.js'
 import { timeClaimProblem } from '../lib/jwt/sign.js'
 import { causeOf } from '../lib/cli/verify-jwt.js'
-
-interface Captured { code: number, stdout: string, stderr: string }
-
-/** Runs the CLI in-process with the given stdin, environment and a fake terminal flag. */
-async function cli (argv: string[], { stdin, env = {}, tty = false, io = {} }: { stdin?: string, env?: Record<string, string>, tty?: boolean, io?: Partial<CliIo> } = {}): Promise<Captured> {
-  let stdout = ''
-  let stderr = ''
-  let stdinReads = 0
-  const code = await run(argv, {
-    stdout: text => { stdout += text },
-    stderr: text => { stderr += text },
-    readStdin: async () => {
-      stdinReads++
-      if (stdin === undefined) throw new Error('stdin read by a command that should not read it')
-      return stdin
-    },
-    stdinIsTTY: tty,
-    env,
-    readFile: async path => (await import('node:fs/promises')).readFile(path, 'utf8'),
-    ...io
-  })
-  if (stdinReads > 1) throw new Error('stdin read twice')
-  return { code, stdout, stderr }
-}
 
 /** A writable stream that keeps what is written to it, as text (the empty write that flushes left out). */
 function collector (into: string[]): Writable {
@@ -49,8 +26,6 @@ function collector (into: string[]): Writable {
     }
   })
 }
-
-const HELP_HINT = (command: string): string => `Run \`fastify-dapr-token-auth ${command} --help\` for usage.\n`
 
 test('no command prints the command list on stderr and exits 2; --help, -h and help print it on stdout', async t => {
   const none = await cli([])
@@ -838,31 +813,36 @@ test('verify --jwt-key-file takes a JWKS document and picks its key by the token
     t.match(result.stdout, new RegExp(`^valid: JWT accepted; claims \\{"sub":"${kid}",`), kid)
   }
   const unknown = 'refused: Unknown Dapr API token key (FST_DAPR_TOKEN_UNKNOWN_KID): '
-  const refusals: Array<[string | undefined, string]> = [
+  const refusals: Array<[string, string]> = [
     ['zz', 'the token\'s kid "zz" is none of the file\'s ("e1", "r1")'],
-    [undefined, 'the token has no kid, and the file\'s keys are picked by kid ("e1", "r1")'],
     ['x1', 'the token\'s kid "x1" names a key in the file that cannot verify a signature: the JWK is not a signature key (`use`)'],
     ['k1', 'the token\'s kid "k1" names a key in the file that cannot verify a signature: the key type or curve is not supported'],
     ['a1', 'the token\'s kid "a1" names a key in the file that cannot verify a signature: its "alg" does not fit its key type']
   ]
   for (const [kid, reason] of refusals) {
-    const token = signDaprJwt({}, { key: rsa.privateKey, ...(kid === undefined ? {} : { kid }) })
-    t.same(await cli(['verify', '--jwt-key-file', jwks], { stdin: token }), { code: 1, stdout: `${unknown}${reason}\n`, stderr: '' }, String(kid))
+    const token = signDaprJwt({}, { key: rsa.privateKey, kid })
+    t.same(await cli(['verify', '--jwt-key-file', jwks], { stdin: token }), { code: 1, stdout: `${unknown}${reason}\n`, stderr: '' }, kid)
   }
+  // As fromJwks picks it: a token without a kid takes the one key that fits its alg (r1 for RS256).
+  const noKid = signDaprJwt({ sub: 'no kid' }, { key: rsa.privateKey })
+  t.same(await cli(['verify', '--jwt-key-file', jwks], { stdin: noKid }), { code: 0, stdout: `valid: JWT accepted; claims ${JSON.stringify(decode(noKid).payload)}\n`, stderr: '' })
   // The default algorithms are those the keys imply, one each, as for a single key.
   const ps256 = signDaprJwt({}, { key: rsa.privateKey, kid: 'r1', algorithm: 'PS256' })
   t.same(await cli(['verify', '--jwt-key-file', jwks], { stdin: ps256 }), {
     code: 1, stdout: 'refused: Dapr API token algorithm not allowed (FST_DAPR_TOKEN_ALGORITHM): the token says alg "PS256"; allowed: ES256, RS256 by default (pass --alg to allow another the key fits)\n', stderr: ''
   })
   t.equal((await cli(['verify', '--jwt-key-file', jwks, '--alg', 'PS256'], { stdin: ps256 })).code, 0)
-  // A set of one key without a kid: that key, whatever the token's kid.
-  t.equal((await cli(['verify', '--jwt-key-file', join(dir, 'one.json')], { stdin: signDaprJwt({}, { key: ec.privateKey, kid: 'any' }) })).code, 0)
+  // A set of one key without a kid: a token without a kid picks it; one with a kid does not, as with fromJwks.
+  t.equal((await cli(['verify', '--jwt-key-file', join(dir, 'one.json')], { stdin: signDaprJwt({}, { key: ec.privateKey }) })).code, 0)
+  t.same(await cli(['verify', '--jwt-key-file', join(dir, 'one.json')], { stdin: signDaprJwt({}, { key: ec.privateKey, kid: 'any' }) }), {
+    code: 1, stdout: `${unknown}the token's kid "any" is none of the file's (1 without a kid)\n`, stderr: ''
+  })
   const forged = signDaprJwt({}, { key: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey, kid: 'e1' })
   t.same(await cli(['verify', '--jwt-key-file', jwks], { stdin: forged }), { code: 1, stdout: 'refused: Invalid Dapr API token signature (FST_DAPR_TOKEN_BAD_SIGNATURE)\n', stderr: '' })
   t.match((await cli(['verify', '--help'])).stdout, /--jwt-key-file PATH {5}a PEM public key, a JWK as JSON, or a JWKS document \(\{"keys": \[\.\.\.\]\}\):\n {30}its key is picked by the token's kid/)
 })
 
-test('verify --jwt-key-file refuses a JWKS holding a private key, a secret, a non-JWK, no usable key or keys without kid', async t => {
+test('verify --jwt-key-file refuses a JWKS holding a private key, a secret, an entry that is not an object, or (without --alg) no usable key', async t => {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
   const pub = publicKey.export({ format: 'jwk' })
   const sets: Array<[unknown[], string]> = [
@@ -870,11 +850,9 @@ test('verify --jwt-key-file refuses a JWKS holding a private key, a secret, a no
     [[{ kty: 'oct', k: Buffer.alloc(32, 1).toString('base64url'), kid: 's' }], 'key 0 is an HMAC secret (for one, use --jwt-secret-file)'],
     [['not-a-key'], 'key 0 is not a JWK (an object with a "kty")'],
     [[null], 'key 0 is not a JWK (an object with a "kty")'],
-    [[{ ...pub, kid: 'a' }, { n: 'x' }], 'key 1 is not a JWK (an object with a "kty")'],
+    [[{ ...pub, kid: 'a' }, ['kty', 'EC']], 'key 1 is not a JWK (an object with a "kty")'],
     [[], 'holds no key that can verify a signature'],
-    [[{ ...pub, use: 'enc' }], 'holds no key that can verify a signature'],
-    [[{ ...pub, kid: 'a' }, pub], ': give every key a "kid", so that a token can pick each one (some have none)'],
-    [[pub, pub], ': give every key a "kid", so that a token can pick each one (some have none)']
+    [[{ ...pub, use: 'enc' }], 'holds no key that can verify a signature']
   ]
   const token = signDaprJwt({}, { key: privateKey, kid: 'a' })
   for (const [keys, message] of sets) {
@@ -894,7 +872,7 @@ test('verify errors name this command\'s flags, not plugin options: --alg for al
   })
   const token = signDaprJwt({}, { key: privateKey, kid: 'k1' })
   const cases: Array<[string[], string]> = [
-    [['--jwks-url', 'http://example.com/jwks.json', '--alg', 'ES256'], 'Invalid fastify-dapr-token-auth options: fromJwks: http://example.com/jwks.json must be an https URL (http only on the loopback interface)'],
+    [['--jwks-url', 'http://example.com/jwks.json', '--alg', 'ES256'], 'Invalid fastify-dapr-token-auth options: fromJwks: a JWKS or issuer URL must be https (http only on the loopback interface)'],
     [['--jwks-url', 'https://user:hunter2@example.com/jwks.json', '--alg', 'ES256'], 'Invalid fastify-dapr-token-auth options: fromJwks: a JWKS or issuer URL must not carry credentials (not shown)'],
     [['--jwt-secret-env', 'S', '--alg', 'RS256'], 'Invalid fastify-dapr-token-auth options: `jwt.key` reads as no public key (PEM, SPKI, PKCS#1 or certificate DER as bytes, base64 or hex, or a JWK), so it would be an HMAC secret: say so with --alg HS256 (or HS384, HS512), or give the public key in one of those forms'],
     [['--jwt-key-file', join(dir, 'public.pem'), '--alg', 'HS256'], 'Invalid fastify-dapr-token-auth options: --alg HS256 cannot be verified with this public key (it fits ES256)'],
@@ -905,6 +883,39 @@ test('verify errors name this command\'s flags, not plugin options: --alg for al
     const result = await cli(['verify', ...args], { stdin: token, env: { S: 'jwt-secret-of-at-least-32-bytes!!' } })
     t.same(result, { code: 2, stdout: '', stderr: `fastify-dapr-token-auth verify: ${message}\n` + HELP_HINT('verify') }, args.join(' '))
     t.notMatch(result.stderr, /allowHttp|`headers`|algorithms: \[|hunter2/, 'no plugin option, no password')
+  }
+})
+
+// Regression: `--jwks-url 'http://example.com/S3cret...'` or `'abc:S3cret...'` printed the value back.
+test('verify --jwks-url never prints a secret in the URL\'s path or query, refused or out of reach', async t => {
+  const secret = 'S3cretApiKey0123456789'
+  const token = signDaprJwt({}, { key: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey, kid: 'k1' })
+  const https = 'fastify-dapr-token-auth verify: Invalid fastify-dapr-token-auth options: fromJwks: a JWKS or issuer URL must be https (http only on the loopback interface)\n' + HELP_HINT('verify')
+  for (const url of [`http://example.com/${secret}/jwks.json`, `http://example.com/jwks.json?api_key=${secret}`, `abc:${secret}`, `ftp://example.com/${secret}`]) {
+    t.same(await cli(['verify', '--jwks-url', url, '--alg', 'ES256'], { stdin: token }), { code: 2, stdout: '', stderr: https }, 'refused for its scheme')
+  }
+  const closed = Fastify()
+  const { port } = await listen(closed)
+  await closed.close()
+  const unreachable = await cli(['verify', '--jwks-url', `http://127.0.0.1:${port}/jwks.json?api_key=${secret}`, '--alg', 'ES256'], { stdin: token })
+  t.same([unreachable.code, unreachable.stdout], [2, ''])
+  t.match(unreachable.stderr, /^fastify-dapr-token-auth verify: the key source failed: .*\(cause: .*ECONNREFUSED\)\n/)
+  t.notOk(unreachable.stderr.includes(secret), 'a loopback URL out of reach: not shown either')
+})
+
+// Regression: `sign` on a terminal said "use --file or --env", options it does not have.
+test('on a terminal with nothing piped in, each command names its own options for its input', async t => {
+  const cases: Array<[string[], string]> = [
+    [['sign'], 'pipe the HMAC secret into standard input (for example `printenv JWT_SECRET | ...`), or use --secret-file or --secret-env (a private key: --key-file)'],
+    [['sign', '--alg', 'HS512', '--kid', 'k1'], 'pipe the HMAC secret into standard input (for example `printenv JWT_SECRET | ...`), or use --secret-file or --secret-env (a private key: --key-file)'],
+    [['fingerprint'], 'pipe the token into standard input (for example `printenv APP_API_TOKEN | ...`), or use --file or --env'],
+    [['verify', '--expected-env', 'T'], 'pipe the token to verify into standard input (for example `printenv APP_API_TOKEN | ...`), or use --file or --env'],
+    [['verify', '--jwt-secret-env', 'T'], 'pipe the token to verify into standard input (for example `printenv APP_API_TOKEN | ...`), or use --file or --env']
+  ]
+  for (const [argv, message] of cases) {
+    t.same(await cli(argv, { tty: true, env: { T: 'jwt-secret-of-at-least-32-bytes!!' } }), {
+      code: 2, stdout: '', stderr: `fastify-dapr-token-auth ${argv[0] as string}: ${message}\n` + HELP_HINT(argv[0] as string)
+    }, argv.join(' '))
   }
 })
 

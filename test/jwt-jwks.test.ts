@@ -283,8 +283,8 @@ test('fromJwks options are checked at creation', async t => {
     [{ issuers: [] }, /pass `url`, or `issuers`/],
     [{ url: 'https://a.test/jwks', issuers: ['https://a.test'] }, /not both/],
     [{ url: 'not a url' }, /is not a URL/],
-    [{ url: 'http://idp.example/jwks' }, /must be an https URL/],
-    [{ url: 'ftp://idp.example/jwks' }, /must be an https URL/],
+    [{ url: 'http://idp.example/jwks' }, /^Invalid fastify-dapr-token-auth options: fromJwks: a JWKS or issuer URL must be https \(http only on the loopback interface, or with allowHttp\)$/],
+    [{ url: 'ftp://idp.example/jwks' }, /: a JWKS or issuer URL must be https \(/],
     [{ issuers: [{ issuer: '' }] }, /non-empty string/],
     [{ issuers: ['dapr'] }, /is not a URL/],
     [{ url: 'https://a.test/jwks', timeoutMs: -1 }, /timeoutMs/],
@@ -307,6 +307,27 @@ test('fromJwks options are checked at creation', async t => {
   t.doesNotThrow(() => fromJwks({ url: 'http://idp.internal/jwks', allowHttp: true }).close())
   t.doesNotThrow(() => fromJwks({ url: 'http://localhost:1/jwks' }).close())
   t.doesNotThrow(() => fromJwks({ issuers: ['https://a.test/'], headers: { authorization: 'x' } }).close())
+})
+
+// Regression: the https refusal echoed the URL (`url.href`), query string and all.
+test('a URL refused for its scheme is not echoed: a secret in its path or query never shows in the error', async t => {
+  const secret = 'S3cretApiKey0123456789'
+  const https = 'Invalid fastify-dapr-token-auth options: fromJwks: a JWKS or issuer URL must be https (http only on the loopback interface, or with allowHttp)'
+  const cases: FromJwksOptions[] = [
+    { url: `http://idp.example/${secret}/jwks.json` },
+    { url: `http://idp.example/jwks.json?api_key=${secret}` },
+    { url: `abc:${secret}` },
+    { url: `ftp://idp.example/jwks#${secret}` },
+    { issuers: [`http://idp.example/${secret}`] },
+    { issuers: [{ issuer: 'https://idp.example', jwksUri: `http://idp.example/keys?token=${secret}` }] }
+  ]
+  for (const options of cases) {
+    let thrown: unknown
+    try { fromJwks(options) } catch (error) { thrown = error }
+    t.type(thrown, DaprTokenOptionsError, JSON.stringify(options))
+    t.equal((thrown as Error).message, https, JSON.stringify(options))
+    t.notOk(JSON.stringify({ message: (thrown as Error).message, stack: (thrown as Error).stack }).includes(secret), 'never the secret')
+  }
 })
 
 test('a key rollover during a JWKS outage: the new kid is a 503 (not an unknown kid) at one fetch per cooldown; reachable but absent stays 401', async t => {

@@ -1,7 +1,7 @@
 import { fingerprint as fingerprintOf } from '../fingerprint.js'
 import { stringOption, type Command } from './command.js'
 import { EXIT } from './io.js'
-import { ARGV_WARNING, readSecret, readTokenFile } from './secret-input.js'
+import { ARGV_WARNING, readSecret, readTokenFile, TOKEN_PIPE } from './secret-input.js'
 
 export const fingerprint: Command = {
   name: 'fingerprint',
@@ -32,7 +32,7 @@ Example:
     const env = stringOption(values, 'env')
     const tokens = file !== undefined && env === undefined
       ? await readTokenFile(io, file, 'token')
-      : [await readSecret(io, { file, env }, 'token')]
+      : [await readSecret(io, { file, env, pipe: TOKEN_PIPE }, 'token')]
     io.stdout(tokens.map(token => fingerprintOf(token) + '\n').join(''))
     return EXIT.ok
   }

@@ -4,6 +4,20 @@ import { parseTokenLines } from '../keys/file.js'
 import { CliError, InputTooLargeError, MAX_INPUT_TEXT, type CliIo } from './io.js'
 
 /**
+ * What someone running a command on a terminal is told to do instead of typing at it: each
+ * command reads its input through options of its own (`sign --secret-file`, `verify --file`).
+ */
+export interface PipeHint {
+  /** A variable to show in the `printenv NAME | ...` example. */
+  readonly variable: string
+  /** The command's options that name a file or a variable for this input. */
+  readonly flags: string
+}
+
+/** The token `verify` and `fingerprint` read: `--file` or `--env`. */
+export const TOKEN_PIPE: PipeHint = { variable: 'APP_API_TOKEN', flags: '--file or --env' }
+
+/**
  * Where a secret comes from on the command line. Never from argv itself: arguments are visible to
  * every user of the machine in `ps` and `/proc/<pid>/cmdline`, and they land in shell history.
  */
@@ -12,6 +26,8 @@ export interface SecretSource {
   file?: string | undefined
   /** An environment variable holding the secret. */
   env?: string | undefined
+  /** With neither: read from standard input, and what to say when that is a terminal. */
+  pipe?: PipeHint
 }
 
 /** Shared help text: why secrets are never read from arguments. */
@@ -64,8 +80,12 @@ async function readStdinOrFail (io: CliIo, label: string): Promise<string> {
 /**
  * Reads one secret, trimmed the way the plugin trims configured tokens (a Secret written with
  * `echo` ends in a newline). `label` names it in errors; the value never appears in one. `multiline` is for PEM keys; a token or
- * secret must be one line, as a header value cannot hold a line break.
+ * secret must be one line, as a header value cannot hold a line break. A source that may name
+ * neither a file nor a variable must say how to give it on a terminal (`pipe`), in the words of
+ * the command's own options.
  */
+export async function readSecret (io: CliIo, source: { file: string } | { env: string }, label: string, options?: { multiline?: boolean }): Promise<string>
+export async function readSecret (io: CliIo, source: SecretSource & { pipe: PipeHint }, label: string, options?: { multiline?: boolean }): Promise<string>
 export async function readSecret (io: CliIo, source: SecretSource, label: string, { multiline = false } = {}): Promise<string> {
   if (source.file !== undefined && source.env !== undefined) {
     throw new CliError(`give the ${label} as a file or an environment variable, not both`)
@@ -84,7 +104,9 @@ export async function readSecret (io: CliIo, source: SecretSource, label: string
     raw = set
   } else {
     if (io.stdinIsTTY) {
-      throw new CliError(`pipe the ${label} into standard input (for example \`printenv APP_API_TOKEN | ...\`), or use --file or --env`)
+      // The overloads make `pipe` present whenever neither a file nor a variable may be.
+      const { variable, flags } = source.pipe as PipeHint
+      throw new CliError(`pipe the ${label} into standard input (for example \`printenv ${variable} | ...\`), or use ${flags}`)
     }
     where = 'standard input'
     raw = await readStdinOrFail(io, label)
@@ -101,7 +123,7 @@ export async function readSecret (io: CliIo, source: SecretSource, label: string
 
 /** The token `verify` checks: `--file`, `--env`, or standard input. */
 export async function readPresentedToken (io: CliIo, file: string | undefined, env: string | undefined): Promise<string> {
-  return await readSecret(io, { file, env }, 'token to verify')
+  return await readSecret(io, { file, env, pipe: TOKEN_PIPE }, 'token to verify')
 }
 
 /**

@@ -4,7 +4,7 @@ import { signDaprJwt, timeClaimProblem, type SignDaprJwtOptions } from '../jwt/s
 import type { JwtAlgorithm } from '../jwt/types.js'
 import { ALGORITHMS, choiceOption, listOption, stringOption, type Command, type OptionValues } from './command.js'
 import { CliError, EXIT, type CliIo } from './io.js'
-import { ARGV_WARNING, readSecret } from './secret-input.js'
+import { ARGV_WARNING, readSecret, type PipeHint } from './secret-input.js'
 
 /** Asymmetric algorithms and the private key each needs (`KeyObject.asymmetricKeyType`, and the EC curve). */
 const KEY_ALGORITHMS: Readonly<Record<string, { type: readonly string[], curve?: string, describe: string }>> = {
@@ -19,6 +19,9 @@ const KEY_ALGORITHMS: Readonly<Record<string, { type: readonly string[], curve?:
   ES512: { type: ['ec'], curve: 'secp521r1', describe: 'a P-521 EC' },
   EdDSA: { type: ['ed25519', 'ed448'], describe: 'an Ed25519 or Ed448' }
 }
+
+/** sign's own options for its key, told to someone who runs it on a terminal with nothing piped in. */
+const SECRET_PIPE: PipeHint = { variable: 'JWT_SECRET', flags: '--secret-file or --secret-env (a private key: --key-file)' }
 
 /** RSA keys shorter than this are refused by current guidance (NIST SP 800-131A). */
 const RSA_MIN_BITS = 2048
@@ -146,7 +149,7 @@ function isPublicKey (text: string): boolean {
 
 /** `--secret-file`, `--secret-env` or standard input: an HMAC secret as long as the hash. */
 async function hmacSecret (io: CliIo, values: OptionValues, alg: JwtAlgorithm | undefined): Promise<SigningKey> {
-  const key = await readSecret(io, { file: stringOption(values, 'secret-file'), env: stringOption(values, 'secret-env') }, 'HMAC secret')
+  const key = await readSecret(io, { file: stringOption(values, 'secret-file'), env: stringOption(values, 'secret-env'), pipe: SECRET_PIPE }, 'HMAC secret')
   const chosen = alg ?? 'HS256'
   const min = HMAC_MIN_BYTES[chosen]
   if (min === undefined) throw new CliError(`${chosen} signs with a private key: use --key-file`)

@@ -33,9 +33,9 @@ interface KeyChoice {
 /**
  * `--jwt-key-file`: a PEM public key, a JWK or a JWKS document as JSON. Anything else would reach
  * the plugin as text and be taken as an HMAC secret: an HMAC secret has its own flag, so here it is
- * a mistake.
+ * a mistake. `algorithmsGiven`: whether --alg was, which a JWKS with no usable key needs.
  */
-function parseKeyFile (text: string): KeyChoice {
+async function parseKeyFile (text: string, algorithmsGiven: boolean): Promise<KeyChoice> {
   let key: JwtKey = text
   if (text.startsWith('{')) {
     let parsed: unknown
@@ -45,7 +45,7 @@ function parseKeyFile (text: string): KeyChoice {
       throw new CliError('the --jwt-key-file holds neither a PEM key nor a JWK or JWKS in JSON')
     }
     if (isJwks(parsed)) {
-      const jwks = readJwks(parsed)
+      const jwks = await readJwks(parsed, algorithmsGiven)
       return { key: jwks.resolver, defaults: jwks.algorithms, jwks: true, explainUnknown: jwks.explainUnknown }
     }
     key = parsed as JwtKey
@@ -65,8 +65,10 @@ async function keyChoice (values: OptionValues, io: CliIo): Promise<KeyChoice> {
     return { key: jwks, jwks: true, release: () => jwks.close() }
   }
   const keyFile = stringOption(values, 'jwt-key-file')
-  if (keyFile !== undefined) return parseKeyFile(await readSecret(io, { file: keyFile }, 'JWT key', { multiline: true }))
-  const secret = await readSecret(io, { file: stringOption(values, 'jwt-secret-file'), env: stringOption(values, 'jwt-secret-env') }, 'JWT secret')
+  if (keyFile !== undefined) return await parseKeyFile(await readSecret(io, { file: keyFile }, 'JWT key', { multiline: true }), values.alg !== undefined)
+  // This mode runs only with one of the key options: here, --jwt-secret-file or --jwt-secret-env.
+  const file = stringOption(values, 'jwt-secret-file')
+  const secret = await readSecret(io, file === undefined ? { env: stringOption(values, 'jwt-secret-env') as string } : { file }, 'JWT secret')
   // A secret is one only when pinned to HMAC (the plugin's rule): HS256 unless --alg says otherwise.
   return { key: secret, defaults: ['HS256'] }
 }

@@ -61,8 +61,6 @@ export interface JwksResolver extends JwtKeyResolver {
 const MAX_JWKS_BYTES = 1024 * 1024
 const JWKS_OPTION_NAMES = ['url', 'issuers', 'timeoutMs', 'cooldownMs', 'maxAgeMs', 'retryMs', 'allowHttp', 'headers'] as const satisfies ReadonlyArray<keyof FromJwksOptions>
 
-const NO_MATCH = Symbol('no matching key')
-
 type Jose = typeof import('jose', { with: { 'resolution-mode': 'import' } })
 type LocalSet = (header: { alg: string, kid?: string }) => Promise<unknown>
 
@@ -96,7 +94,8 @@ function checkUrl (value: unknown, allowHttp: boolean): string {
   // fetch refuses such a URL, and an error naming it would show the password.
   if (url.username !== '' || url.password !== '') fail('a JWKS or issuer URL must not carry credentials (not shown): send them with `headers`')
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (allowHttp || LOOPBACK.has(url.hostname)))) {
-    fail(`${url.href} must be an https URL (http only on the loopback interface, or with allowHttp)`)
+    // Not echoed either: a path or a query string may carry an API key.
+    fail('a JWKS or issuer URL must be https (http only on the loopback interface, or with allowHttp)')
   }
   return url.href
 }
@@ -105,6 +104,54 @@ function duration (name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(`\`${name}\` must be a non-negative number of milliseconds`)
   return value
+}
+
+/** Why a key set has no key for a token: none fits it, or several do and its `kid` does not tell them apart. */
+export type JwksMiss = 'none' | 'several'
+
+/**
+ * A parsed JWKS document and the one way this library picks a key from it for a token: jose's
+ * `createLocalJWKSet` (`kid`, a key type and curve that fit `alg`, `use`, `key_ops`, the key's own
+ * `alg`). `fromJwks` uses it for every set it fetches and the CLI's `verify --jwt-key-file` for a
+ * JWKS file, so that both pick the same key, or none, for the same token. Internal, not exported
+ * from the package.
+ */
+export class JwksKeySet {
+  readonly #local: LocalSet
+  /** jose hands out one CryptoKey per key and algorithm: each becomes a KeyObject once. */
+  readonly #objects = new WeakMap<object, KeyObject>()
+
+  private constructor (local: LocalSet) {
+    this.#local = local
+  }
+
+  /** Throws jose's own error for a document that is no key set (`ERR_JWKS_INVALID`). */
+  static async from (document: unknown): Promise<JwksKeySet> {
+    const { createLocalJWKSet } = await loadJose()
+    return new JwksKeySet(createLocalJWKSet(document as Parameters<typeof createLocalJWKSet>[0]) as unknown as LocalSet)
+  }
+
+  /** The key for a token's header, or why there is none; a picked key that cannot be imported throws the 503 error. */
+  async find (header: JwtHeader): Promise<KeyObject | JwksMiss> {
+    let key: unknown
+    try {
+      key = await this.#local(header as { alg: string })
+    } catch (error) {
+      const code = (error as { code?: unknown }).code
+      // No key (or an `alg` jose takes none for from a set, HS*), or several (a set with more than
+      // one fitting key needs a `kid`): the token's doing.
+      if (code === 'ERR_JWKS_NO_MATCHING_KEY' || code === 'ERR_JOSE_NOT_SUPPORTED') return 'none'
+      if (code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') return 'several'
+      // A key in the set that cannot be imported: the key source's fault.
+      throw unavailable(error)
+    }
+    let object = this.#objects.get(key as object)
+    if (object === undefined) {
+      object = KeyObject.from(key as webcrypto.CryptoKey)
+      this.#objects.set(key as object, object)
+    }
+    return object
+  }
 }
 
 interface Settings {
@@ -120,21 +167,20 @@ interface Settings {
 
 /** One endpoint: its current key set and when it was last fetched or tried. */
 class JwksEndpoint {
-  #local: LocalSet | undefined
+  #keys: JwksKeySet | undefined
   #text: string | undefined
   #loadedAt = -Infinity
   #triedAt = -Infinity
   #pending: Promise<void> | undefined
   /** Whether the last fetch failed: an unknown `kid` is then a 503 until a fetch succeeds. */
   #failed = false
-  readonly #keys = new WeakMap<object, KeyObject>()
 
   constructor (readonly url: string, readonly settings: Settings) {}
 
   async key (header: JwtHeader, request: FastifyRequest): Promise<KeyObject | undefined> {
     const { cooldownMs, maxAgeMs, retryMs } = this.settings
     const now = Date.now()
-    if (this.#local === undefined) {
+    if (this.#keys === undefined) {
       // Nothing cached: a fetch must succeed, but not more often than `retryMs` after a failure.
       if (this.#pending === undefined && now - this.#triedAt < retryMs) throw unavailable()
       try {
@@ -146,8 +192,8 @@ class JwksEndpoint {
       // Old keys still answer this request; the refresh runs beside it.
       this.#refresh().catch(error => request.log.warn({ err: error, jwks: this.url }, 'JWKS refresh failed: verifying with the cached keys'))
     }
-    let found = await this.#find(header)
-    if (found === NO_MATCH) {
+    let found = await (this.#keys as JwksKeySet).find(header)
+    if (typeof found === 'string') {
       if (this.#pending !== undefined || Date.now() - this.#triedAt >= cooldownMs) {
         // An unknown `kid` may be a key the issuer just added (a rollover): look again, at a bounded rate.
         try {
@@ -156,32 +202,13 @@ class JwksEndpoint {
           // Whether the key exists cannot be known while the endpoint is down: the source's failure, not the token's.
           throw unavailable(error)
         }
-        found = await this.#find(header)
+        found = await (this.#keys as JwksKeySet).find(header)
       } else if (this.#failed) {
         // Within the cooldown after a failed look: still unknowable, and no new fetch.
         throw unavailable()
       }
     }
-    return found === NO_MATCH ? undefined : found
-  }
-
-  async #find (header: JwtHeader): Promise<KeyObject | typeof NO_MATCH> {
-    let key: unknown
-    try {
-      key = await (this.#local as LocalSet)(header as { alg: string })
-    } catch (error) {
-      const code = (error as { code?: unknown }).code
-      // No key, or several (a set with more than one fitting key needs a `kid`): the token's doing.
-      if (code === 'ERR_JWKS_NO_MATCHING_KEY' || code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS' || code === 'ERR_JOSE_NOT_SUPPORTED') return NO_MATCH
-      // A key in the set that cannot be imported: the key source's fault.
-      throw unavailable(error)
-    }
-    let object = this.#keys.get(key as object)
-    if (object === undefined) {
-      object = KeyObject.from(key as webcrypto.CryptoKey)
-      this.#keys.set(key as object, object)
-    }
-    return object
+    return typeof found === 'string' ? undefined : found
   }
 
   async #refresh (): Promise<void> {
@@ -196,7 +223,6 @@ class JwksEndpoint {
     const { settings } = this
     this.#triedAt = Date.now()
     if (settings.closed.signal.aborted) throw new Error('fromJwks resolver closed')
-    const { createLocalJWKSet } = await loadJose()
     const response = await fetch(this.url, {
       headers: { accept: 'application/jwk-set+json, application/json', ...settings.headers },
       // The allowlist is the URL itself: a redirect elsewhere is refused, not followed.
@@ -212,12 +238,12 @@ class JwksEndpoint {
       throw new Error('JWKS document too large')
     }
     const text = await boundedText(response, MAX_JWKS_BYTES)
-    const local = createLocalJWKSet(JSON.parse(text)) as unknown as LocalSet
+    const keys = await JwksKeySet.from(JSON.parse(text))
     if (text !== this.#text) {
       if (this.#text !== undefined) settings.version++
       this.#text = text
     }
-    this.#local = local
+    this.#keys = keys
     this.#loadedAt = Date.now()
   }
 }
