@@ -312,9 +312,7 @@ function version (name: string): string {
   return (JSON.parse(readFileSync(join(repo, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version
 }
 
-interface MicroResult { harnessNs: number, rows: Array<{ name: string, label: string, nsPerCall: number, grossNs: number, lowNs?: number, highNs?: number }>, memory: Array<Record<string, number | string>> }
-
-const RANDOM_TOKEN_FLOODS = ['sidecar-refuse', 'app-refuse']
+interface MicroResult { harnessNs: number, rows: Array<{ name: string, label: string, nsPerCall: number, grossNs: number, lowNs?: number, highNs?: number }>, memory: Array<Record<string, number | string | boolean>> }
 
 /**
  * The issue's targets, each checked against this run's own figures (never asserted in tests: a
@@ -376,8 +374,7 @@ function targets (micro: MicroResult, samples: Sample[], ratiosOf: (name: string
       line(median(mine) >= Math.min(...band), `HTTP ${name} within the noise band of a bare \`===\` hook and plain Fastify against itself: median ${median(mine).toFixed(2)} (${range(mine)}) vs ${range(band)}`)
     }
   }
-  // The issue's floods, distinct random tokens; the forged-JWT rows are reported, not targets (see the report).
-  for (const row of micro.memory.filter(candidate => RANDOM_TOKEN_FLOODS.includes(String(candidate.name)))) {
+  for (const row of micro.memory.filter(candidate => candidate.target === true)) {
     const grew = Number(row.peakRssAfterMB) - Number(row.peakRssBeforeMB)
     const heapGrew = Number(row.heapAfterMB) - Number(row.heapBeforeMB)
     line(grew <= 5 && heapGrew <= 1, `memory flat over ${fmt(Number(row.requests))} refusals (${String(row.name)}): peak RSS +${grew.toFixed(1)} MB, heap after GC ${heapGrew >= 0 ? '+' : ''}${heapGrew.toFixed(1)} MB`)

@@ -115,10 +115,20 @@ export function buildKeySet (tokens: readonly string[]): KeySet {
 export function matchToken (presented: string, set: KeySet): number {
   const groups = set.groups
   // One key (the usual case): no pass over groups and no picking among positions.
-  if (groups.length === 1 && (groups[0] as KeyGroup).slots[1] === -1) return matchOne(presented, groups[0] as KeyGroup)
+  if (groups.length === 1 && (groups[0] as KeyGroup).slots[1] === -1) {
+    const only = groups[0] as KeyGroup
+    return oneKeyDiff(presented, only) === 0 ? only.slots[0] as number : -1
+  }
   let found = -1
   for (let g = 0; g < groups.length; g++) {
-    const { length, stand, grid, slots } = groups[g] as KeyGroup
+    const group = groups[g] as KeyGroup
+    const { length, stand, grid, slots } = group
+    // The lowest matching position wins (a key listed twice reports its first place), decided
+    // without branching on which keys matched before.
+    if (slots[1] === -1) {
+      found = pick(found, oneKeyDiff(presented, group), slots[0] as number)
+      continue
+    }
     const sameLength = presented.length === length
     const probe = sameLength ? presented : stand
     let d0 = sameLength ? 0 : 1
@@ -126,20 +136,13 @@ export function matchToken (presented: string, set: KeySet): number {
     let d2 = d0
     let d3 = d0
     // A unit above 0xff (a string that never came off a socket) leaves bits no key byte can cancel.
-    if (slots[1] === -1) {
-      // One key of this length (the usual case): a plain loop, measured faster than four lanes.
-      for (let i = 0; i < length; i++) d0 |= probe.charCodeAt(i) ^ (grid[i] as number)
-    } else {
-      for (let i = 0, at = 0; i < length; i++, at += GROUP) {
-        const c = probe.charCodeAt(i)
-        d0 |= c ^ (grid[at] as number)
-        d1 |= c ^ (grid[at + 1] as number)
-        d2 |= c ^ (grid[at + 2] as number)
-        d3 |= c ^ (grid[at + 3] as number)
-      }
+    for (let i = 0, at = 0; i < length; i++, at += GROUP) {
+      const c = probe.charCodeAt(i)
+      d0 |= c ^ (grid[at] as number)
+      d1 |= c ^ (grid[at + 1] as number)
+      d2 |= c ^ (grid[at + 2] as number)
+      d3 |= c ^ (grid[at + 3] as number)
     }
-    // The lowest matching position wins (a key listed twice reports its first place), decided
-    // without branching on which keys matched before.
     found = pick(found, d0, slots[0] as number)
     found = pick(found, d1, slots[1] as number)
     found = pick(found, d2, slots[2] as number)
@@ -148,13 +151,17 @@ export function matchToken (presented: string, set: KeySet): number {
   return found
 }
 
-function matchOne (presented: string, group: KeyGroup): number {
-  const { length, stand, grid } = group
+/**
+ * The differences between `presented` and a group's only key, OR-ed: 0 when they are equal. A
+ * plain loop, measured faster than four lanes for one key. Reads the key's whole length whatever
+ * is presented (another length is compared as the group's stand-in).
+ */
+function oneKeyDiff (presented: string, { length, stand, grid }: KeyGroup): number {
   const sameLength = presented.length === length
   const probe = sameLength ? presented : stand
   let diff = sameLength ? 0 : 1
   for (let i = 0; i < length; i++) diff |= probe.charCodeAt(i) ^ (grid[i] as number)
-  return diff === 0 ? group.slots[0] as number : -1
+  return diff
 }
 
 function pick (found: number, diff: number, position: number): number {

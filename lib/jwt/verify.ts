@@ -153,16 +153,17 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
    * asked again with the cached decoded token; the hit counts only if it names the key that verified
    * the token (the same value, or equal key material). Otherwise its answer is verified in full.
    */
-  function recheck (hit: CacheEntry, token: string, request: FastifyRequest, version: number | undefined): VerifyOutcome | PromiseLike<VerifyOutcome> {
+  function recheck (hit: CacheEntry, token: string, request: FastifyRequest, version: number | undefined, now: number): VerifyOutcome | PromiseLike<VerifyOutcome> {
     const key = (resolver as NonNullable<typeof resolver>)(request, hit.decoded as DecodedJwt)
-    if (isThenable<Resolved>(key)) return bounded(key, resolved => reuse(hit, resolved, token, version))
-    return reuse(hit, key, token, version)
+    // The clock is read again once an asynchronous resolver answers: that may be after the entry's
+    // end (the token's `exp`, `iat + maxAge` or the TTL), and the token is then verified in full.
+    if (isThenable<Resolved>(key)) return bounded(key, resolved => reuse(hit, resolved, token, version, Date.now()))
+    return reuse(hit, key, token, version, now)
   }
 
-  function reuse (hit: CacheEntry, key: Resolved, token: string, version: number | undefined): VerifyOutcome {
-    // Read the clock again: an asynchronous resolver may answer after the entry's end (the token's
-    // `exp`, `iat + maxAge` or the TTL), and the token is then verified in full, its claims included.
-    if (sameKeyOrUnreadable(key, hit.key) && Date.now() < hit.until) return hit.credential
+  /** The cached success, if the resolver named the key that verified it and the entry is still current at `now`. */
+  function reuse (hit: CacheEntry, key: Resolved, token: string, version: number | undefined, now: number): VerifyOutcome {
+    if (now < hit.until && sameKeyOrUnreadable(key, hit.key)) return hit.credential
     // A token in the cache passed the shape check: the check decodes its signature part itself.
     return withKey(key, token, token.indexOf('.', token.indexOf('.') + 1), undefined, hit.decoded as DecodedJwt, version)
   }
@@ -171,8 +172,9 @@ export function jwtVerifier (options: DaprJwtOptions, header: string): TokenVeri
     verify (token, request) {
       const version = resolver?.keysVersion
       if (cache !== null) {
-        const hit = cache.get(token, Date.now(), version)
-        if (hit !== undefined) return hit.key === undefined ? hit.credential : recheck(hit, token, request, version)
+        const now = Date.now()
+        const hit = cache.get(token, now, version)
+        if (hit !== undefined) return hit.key === undefined ? hit.credential : recheck(hit, token, request, version, now)
       }
       const shape = checkShape(token)
       if (typeof shape === 'string') {
